@@ -1,7 +1,8 @@
 import type { Command } from "commander";
+import { registerServeCommand } from "./serve-command.js";
 
 /** A CLI verb: adds itself to the program. One module per verb keeps main.ts free of verb details. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every verb of the CLI, in the order `--help` lists them. */
-export const commandModules: RegisterCommand[] = [];
+export const commandModules: RegisterCommand[] = [registerServeCommand];

@@ -1,9 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
 import { commandModules } from "./commands.js";
-
-/** Exit codes of contract section 5. */
-export const ExitCode = { ok: 0, failed: 1, usage: 2 } as const;
+import { ExitCode } from "./exit-code.js";
 
 /** Builds the `predictor-runtime` program with every verb registered. */
 export function buildProgram(): Command {

@@ -1,0 +1,101 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { loadConfig } from "../config/load-config.js";
+import { ConfigError, ErrorCode, RuntimeError } from "../errors.js";
+import { createLogger, LOG_LEVELS } from "../log.js";
+import { PredictorRuntime } from "../runtime.js";
+import type { RegisterCommand } from "./commands.js";
+import { ExitCode } from "./exit-code.js";
+
+/** Parses a whole number within [min, max] for a CLI option. */
+export function integerOption(min: number, max: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value.trim()) || number < min || number > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return number;
+  };
+}
+
+interface ServeOptions {
+  config: string;
+  port: number;
+  host: string;
+  dataDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  gracePeriodS: number;
+  maxBodyMib: number;
+}
+
+/** `predictor-runtime serve`: runs the runtime on a config until SIGINT/SIGTERM, then shuts down gracefully. */
+export const registerServeCommand: RegisterCommand = (program: Command) => {
+  program
+    .command("serve")
+    .description("serve the APIs of a cortex.yaml over HTTP")
+    .option("--config <file>", "the API config", "cortex.yaml")
+    .option("--port <port>", "TCP port to listen on (0 picks a free one)", integerOption(0, 65535), 8888)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--data-dir <dir>", "folder of the durable task store", ".runtime")
+    .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
+    .option("--grace-period-s <seconds>", "on SIGTERM, how long to let running predictions and due reports finish", integerOption(0, 3600), 30)
+    .option("--max-body-mib <mib>", "largest request body accepted", integerOption(1, 1024), 10)
+    .action(async (options: ServeOptions) => {
+      process.exitCode = await serve(options);
+    });
+};
+
+async function serve(options: ServeOptions): Promise<number> {
+  const log = createLogger({ level: options.logLevel });
+  let runtime: PredictorRuntime;
+  try {
+    const config = loadConfig(options.config);
+    runtime = await PredictorRuntime.start({
+      config,
+      port: options.port,
+      host: options.host,
+      dataDir: options.dataDir,
+      log,
+      gracePeriodMs: options.gracePeriodS * 1000,
+      bodyLimitBytes: options.maxBodyMib * 1024 * 1024,
+    });
+  } catch (error) {
+    log.flush();
+    if (error instanceof ConfigError) {
+      process.stderr.write(`invalid config:\n${error.message}\n`);
+      return ExitCode.usage;
+    }
+    if (error instanceof RuntimeError) {
+      process.stderr.write(`${error.message}\n`);
+      return error.code === ErrorCode.predictorLoad ? ExitCode.usage : ExitCode.failed;
+    }
+    throw error;
+  }
+  process.stderr.write(`predictor-runtime serving ${runtime.url} (Ctrl-C stops it)\n`);
+
+  // A predictor's stray promise or timer callback must not take every other task down with it.
+  const onStray = (error: unknown): void => log.error({ err: error }, "an error escaped predictor or runtime code; the runtime keeps serving");
+  process.on("unhandledRejection", onStray);
+  process.on("uncaughtException", onStray);
+
+  const exitCode = await new Promise<number>((resolve) => {
+    runtime.ready.catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).message}\n`);
+      void runtime.close(0).then(() => resolve(ExitCode.failed));
+    });
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        process.stderr.write(`second ${signal}: exiting now; unfinished work resumes on the next start\n`);
+        process.exit(130);
+      }
+      process.stderr.write(`${signal}: finishing running predictions and due reports (up to ${options.gracePeriodS} s; ${signal} again to exit now)\n`);
+      void runtime.close().then(() => resolve(ExitCode.ok));
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+  process.off("unhandledRejection", onStray);
+  process.off("uncaughtException", onStray);
+  return exitCode;
+}

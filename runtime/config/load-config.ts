@@ -1,0 +1,301 @@
+import { Ajv, type ErrorObject } from "ajv";
+import { readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { ConfigError, type ConfigProblem } from "../errors.js";
+import type { CallbackAuth } from "../tasks/task.js";
+import { parseCidr } from "../webhook/cidr.js";
+import { parseCallbackUrl } from "../webhook/callback-url.js";
+import { decodeSigningSecret } from "../webhook/signature.js";
+import type { ApiConfig, RuntimeConfig } from "./api-config.js";
+import { interpolateEnv } from "./env-interpolation.js";
+import { configSchema, RESERVED_API_NAMES, type RawApiSpec } from "./schema.js";
+
+type KeyPath = (string | number)[];
+
+// verbose: errors carry their parentSchema, from which "unknown key" messages list the keys allowed there.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, discriminator: true, strict: true, verbose: true });
+const validateConfig = ajv.compile<RawApiSpec[]>(configSchema);
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Where `${NAME}` references are looked up; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Reads, validates and freezes cortex.yaml. Throws a {@link ConfigError} listing every problem found, each naming
+ * the file, the line where known, and the key path; values are never echoed, since they may be secrets.
+ */
+export function loadConfig(file: string, options: LoadConfigOptions = {}): RuntimeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found; create it or pass --config PATH" : (error as Error).message;
+    throw new ConfigError([{ file, path: "", message: reason }]);
+  }
+  return parseConfig(text, file, options);
+}
+
+/** {@link loadConfig} for text already read; `file` names it in messages and anchors relative paths. */
+export function parseConfig(text: string, file: string, options: LoadConfigOptions = {}): RuntimeConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: ConfigProblem[] = [];
+  for (const error of doc.errors) {
+    const line = error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line;
+    problems.push({ file, line, path: "", message: `YAML syntax: ${error.message.split("\n")[0]}` });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const locate = (path: KeyPath, pointAtKey = false): number | undefined => lineOf(doc, lineCounter, path, pointAtKey);
+  const problem = (path: KeyPath, message: string, pointAtKey = false): void => {
+    problems.push({ file, line: locate(path, pointAtKey), path: formatKeyPath(path), message });
+  };
+
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) {
+    throw new ConfigError([{ file, path: "", message: "the file is empty; it should be a YAML list of APIs (see cortex.yaml in the README)" }]);
+  }
+  const unresolved = interpolateEnv(data, options.env ?? process.env).problems;
+  for (const found of unresolved) problem(found.path, found.message);
+  const unresolvedPaths = new Set(unresolved.map((found) => formatKeyPath(found.path)));
+
+  if (!validateConfig(data)) {
+    for (const error of validateConfig.errors ?? []) {
+      const { path, message, pointAtKey } = describeSchemaError(error);
+      // A value still holding an unresolved ${NAME} already has its message; its shape is beside the point.
+      if (!unresolvedPaths.has(formatKeyPath(path))) problem(path, message, pointAtKey);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(sortByLine(problems));
+
+  const specs = data as RawApiSpec[];
+  const dir = dirname(resolve(file));
+  const warnings: string[] = [];
+  const apis = specs.map((spec, index) => resolveApi(spec, index, dir, problem, warnings));
+  const seen = new Map<string, number>();
+  specs.forEach((spec, index) => {
+    const first = seen.get(spec.name);
+    if (first !== undefined) problem([index, "name"], `"${spec.name}" is already the name of apis[${first}]; API names must be unique`);
+    else seen.set(spec.name, index);
+  });
+  if (problems.length > 0) throw new ConfigError(sortByLine(problems));
+  return deepFreeze({ file, dir, apis, warnings });
+}
+
+function resolveApi(
+  spec: RawApiSpec,
+  index: number,
+  dir: string,
+  problem: (path: KeyPath, message: string) => void,
+  warnings: string[],
+): ApiConfig {
+  const at = (...rest: KeyPath): KeyPath => [index, ...rest];
+  if ((RESERVED_API_NAMES as readonly string[]).includes(spec.name)) {
+    problem(at("name"), `"${spec.name}" is taken by the runtime's own routes (${RESERVED_API_NAMES.join(", ")}); choose another name`);
+  }
+
+  const predictorPath = resolveFrom(dir, spec.predictor.path);
+  if (!isFile(predictorPath)) {
+    problem(at("predictor", "path"), `${predictorPath} is not a file (paths are relative to the config file's folder)`);
+  }
+
+  const hook = spec.webhook;
+  const callbackEnabled = hook.post_inference_hooks.includes("callback");
+  if (hook.default_callback_url !== undefined) {
+    const parsed = parseCallbackUrl(hook.default_callback_url);
+    if ("problem" in parsed) problem(at("webhook", "default_callback_url"), parsed.problem);
+  }
+  let defaultCallbackAuth: CallbackAuth | undefined;
+  const auth = hook.default_callback_auth;
+  if (auth?.kind === "basic") {
+    defaultCallbackAuth = { kind: "basic", username: auth.username, password: auth.password };
+  } else if (auth?.kind === "mtls") {
+    const read = (key: "cert" | "key" | "ca", expected: string): string => {
+      const path = resolveFrom(dir, auth[key]!);
+      try {
+        const pem = readFileSync(path, "utf8");
+        if (!pem.includes(`-----BEGIN `) || !pem.includes(expected)) {
+          problem(at("webhook", "default_callback_auth", key), `${path} is not a PEM file holding ${expected === "PRIVATE KEY" ? "a private key" : "a certificate"}`);
+        }
+        return pem;
+      } catch (error) {
+        problem(at("webhook", "default_callback_auth", key), `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        return "";
+      }
+    };
+    defaultCallbackAuth = { kind: "mtls", cert: read("cert", "CERTIFICATE"), key: read("key", "PRIVATE KEY") };
+    if (auth.ca !== undefined) defaultCallbackAuth.ca = read("ca", "CERTIFICATE");
+  }
+  if (hook.signing_secret !== undefined) {
+    const decoded = decodeSigningSecret(hook.signing_secret);
+    if ("problem" in decoded) problem(at("webhook", "signing_secret"), decoded.problem);
+    else if (decoded.key.length < 24) {
+      warnings.push(`apis[${index}].webhook.signing_secret is ${decoded.key.length} bytes; Standard Webhooks recommends 24 to 64 random bytes`);
+    }
+  }
+  hook.allow_networks.forEach((entry, i) => {
+    const parsed = parseCidr(entry);
+    if ("problem" in parsed) problem(at("webhook", "allow_networks", i), parsed.problem);
+  });
+
+  if (spec.kind === "RealtimeAPI" && (callbackEnabled || hook.default_callback_url !== undefined)) {
+    warnings.push(`apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result and sends no webhook, so its webhook settings are ignored`);
+  } else if (!callbackEnabled && hook.default_callback_url !== undefined) {
+    warnings.push(`apis[${index}] (${spec.name}) has a default_callback_url but post_inference_hooks does not list callback, so no report is sent`);
+  }
+
+  const api: ApiConfig = {
+    name: spec.name,
+    kind: spec.kind,
+    predictor: {
+      path: predictorPath,
+      config: spec.predictor.config,
+      threadsPerProcess: spec.predictor.threads_per_process,
+      ...(spec.predictor.predict_timeout_s === undefined ? {} : { predictTimeoutMs: spec.predictor.predict_timeout_s * 1000 }),
+    },
+    webhook: {
+      callbackEnabled: callbackEnabled && spec.kind === "AsyncAPI",
+      ...(hook.default_callback_url === undefined ? {} : { defaultCallbackUrl: hook.default_callback_url }),
+      ...(defaultCallbackAuth === undefined ? {} : { defaultCallbackAuth }),
+      ...(hook.signing_secret === undefined ? {} : { signingSecret: hook.signing_secret }),
+      timeoutMs: hook.timeout_s * 1000,
+      ignoreTimeout: hook.ignore_timeout,
+      retryScheduleMs: hook.retry_schedule_s.map((seconds) => seconds * 1000),
+      allowNetworks: hook.allow_networks,
+    },
+    maxReplicaConcurrency: spec.autoscaling.max_replica_concurrency,
+  };
+  return api;
+}
+
+/** Turns one ajv error into a message a user can act on, at the key it concerns. */
+function describeSchemaError(error: ErrorObject): { path: KeyPath; message: string; pointAtKey: boolean } {
+  const path: KeyPath = error.instancePath
+    .split("/")
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+  const params = error.params as Record<string, unknown>;
+  const allowed = (schema: unknown): string[] =>
+    schema !== null && typeof schema === "object" && "properties" in schema ? Object.keys((schema as { properties: object }).properties) : [];
+  switch (error.keyword) {
+    case "additionalProperties": {
+      const key = String(params.additionalProperty);
+      const keys = allowed(error.parentSchema);
+      const hint = closest(key, keys);
+      return {
+        path: [...path, key],
+        message: `unknown key${hint ? ` (did you mean ${hint}?)` : ""}; allowed here: ${keys.join(", ")}`,
+        pointAtKey: true,
+      };
+    }
+    case "required":
+      return { path: [...path, String(params.missingProperty)], message: "is required but missing", pointAtKey: false };
+    case "enum":
+      return { path, message: `must be one of ${(params.allowedValues as unknown[]).join(", ")}`, pointAtKey: false };
+    case "const":
+      return { path, message: `must be ${JSON.stringify(params.allowedValue)}`, pointAtKey: false };
+    case "discriminator":
+      return { path: [...path, "kind"], message: "must be basic or mtls", pointAtKey: false };
+    case "pattern":
+      if (path.at(-1) === "name") return { path, message: "must be 1 to 63 characters of a-z, 0-9 and - (it becomes a URL path segment)", pointAtKey: false };
+      if (path.at(-1) === "signing_secret") return { path, message: "must be a Standard Webhooks secret: whsec_ followed by base64", pointAtKey: false };
+      return { path, message: error.message ?? "is invalid", pointAtKey: false };
+    case "type":
+      if (path.length === 0) return { path, message: "the file must be a YAML list of APIs (each item starts with `- name: ...`)", pointAtKey: false };
+      return { path, message: error.message ?? "has the wrong type", pointAtKey: false };
+    case "minItems":
+      if (path.length === 0) return { path, message: "lists no APIs; add at least one", pointAtKey: false };
+      return { path, message: error.message ?? "has too few items", pointAtKey: false };
+    default:
+      return { path, message: error.message ?? "is invalid", pointAtKey: false };
+  }
+}
+
+/** `[0, "webhook", "timeout_s"]` -> `apis[0].webhook.timeout_s`. */
+function formatKeyPath(path: KeyPath): string {
+  let text = "apis";
+  for (const segment of path) text += typeof segment === "number" ? `[${segment}]` : `.${segment}`;
+  return text;
+}
+
+/** The 1-based line of the deepest node on `path` (or of its key), or undefined. */
+function lineOf(doc: Document, lineCounter: LineCounter, path: KeyPath, pointAtKey: boolean): number | undefined {
+  let node: unknown = doc.contents;
+  let located: Node | undefined = node as Node | undefined;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === segment);
+      if (!pair) break;
+      if (pointAtKey && segment === path.at(-1) && isScalar(pair.key)) {
+        located = pair.key;
+        break;
+      }
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number") {
+      node = node.items[segment];
+    } else {
+      break;
+    }
+    if (node && typeof node === "object" && "range" in node) located = node as Node;
+  }
+  const offset = located?.range?.[0];
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+}
+
+function sortByLine(problems: ConfigProblem[]): ConfigProblem[] {
+  return [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+function resolveFrom(dir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dir, path);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The allowed key nearest to a misspelt one, if it is close enough to be a likely typo (or a shortened form). */
+function closest(word: string, candidates: string[]): string | undefined {
+  const extended = candidates.find((candidate) => word.length >= 4 && candidate.startsWith(word));
+  if (extended) return extended;
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const distance = editDistance(word, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,128 @@
+/**
+ * JSON Schema of cortex.yaml (contract section 1): every key, its type and its default, in one place.
+ * Defaults live here and nowhere else; `useDefaults` fills them in while validating.
+ */
+
+/** Default per-attempt budget for a webhook exchange, in seconds. */
+export const DEFAULT_WEBHOOK_TIMEOUT_S = 10;
+/** Default wait before each webhook attempt, in seconds (Svix's schedule: 8 attempts over about 27.6 hours). */
+export const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 300, 1800, 7200, 18000, 36000, 36000] as const;
+/** Default cap on tasks queued plus running per API (Cortex's default). */
+export const DEFAULT_MAX_REPLICA_CONCURRENCY = 1024;
+
+/** API names the runtime's own routes use; an API may not take them. */
+export const RESERVED_API_NAMES = ["healthz", "readyz", "metrics", "docs", "v1"] as const;
+
+const basicAuthSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "username", "password"],
+  properties: {
+    kind: { const: "basic" },
+    username: { type: "string", minLength: 1 },
+    password: { type: "string", minLength: 1 },
+  },
+} as const;
+
+const mtlsAuthSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "cert", "key"],
+  properties: {
+    kind: { const: "mtls" },
+    cert: { type: "string", minLength: 1 },
+    key: { type: "string", minLength: 1 },
+    ca: { type: "string", minLength: 1 },
+  },
+} as const;
+
+const apiSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "kind", "predictor"],
+  properties: {
+    name: { type: "string", pattern: "^[a-z0-9-]{1,63}$" },
+    kind: { enum: ["AsyncAPI", "RealtimeAPI"] },
+    predictor: {
+      type: "object",
+      additionalProperties: false,
+      required: ["type", "path"],
+      properties: {
+        type: { const: "typescript" },
+        path: { type: "string", minLength: 1 },
+        config: { type: "object", default: {} },
+        threads_per_process: { type: "integer", minimum: 1, maximum: 10000, default: 1 },
+        predict_timeout_s: { type: "number", exclusiveMinimum: 0 },
+      },
+    },
+    webhook: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        post_inference_hooks: { type: "array", items: { enum: ["callback"] }, uniqueItems: true, default: [] },
+        default_callback_url: { type: "string", minLength: 1 },
+        default_callback_auth: {
+          type: "object",
+          required: ["kind"],
+          properties: { kind: { enum: ["basic", "mtls"] } },
+          discriminator: { propertyName: "kind" },
+          oneOf: [basicAuthSchema, mtlsAuthSchema],
+        },
+        signing_secret: { type: "string", pattern: "^whsec_" },
+        timeout_s: { type: "number", exclusiveMinimum: 0, maximum: 3600, default: DEFAULT_WEBHOOK_TIMEOUT_S },
+        ignore_timeout: { type: "boolean", default: false },
+        retry_schedule_s: {
+          type: "array",
+          minItems: 1,
+          maxItems: 100,
+          items: { type: "number", minimum: 0 },
+          default: [...DEFAULT_RETRY_SCHEDULE_S],
+        },
+        allow_networks: { type: "array", items: { type: "string", minLength: 1 }, default: [] },
+      },
+    },
+    autoscaling: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        max_replica_concurrency: { type: "integer", minimum: 1, default: DEFAULT_MAX_REPLICA_CONCURRENCY },
+      },
+    },
+  },
+} as const;
+
+/** The whole file: a list of API specs. */
+export const configSchema = {
+  $id: "https://predictor-runtime.dev/schemas/cortex.yaml.json",
+  type: "array",
+  minItems: 1,
+  items: apiSchema,
+} as const;
+
+/** cortex.yaml as written, after defaults are filled in (snake_case, as in the file). */
+export interface RawApiSpec {
+  name: string;
+  kind: "AsyncAPI" | "RealtimeAPI";
+  predictor: {
+    type: "typescript";
+    path: string;
+    config: Record<string, unknown>;
+    threads_per_process: number;
+    predict_timeout_s?: number;
+  };
+  webhook: {
+    post_inference_hooks: "callback"[];
+    default_callback_url?: string;
+    default_callback_auth?:
+      | { kind: "basic"; username: string; password: string }
+      | { kind: "mtls"; cert: string; key: string; ca?: string };
+    signing_secret?: string;
+    timeout_s: number;
+    ignore_timeout: boolean;
+    retry_schedule_s: number[];
+    allow_networks: string[];
+  };
+  autoscaling: { max_replica_concurrency: number };
+}

@@ -1,0 +1,71 @@
+import { Router, type Request } from "express";
+import { ErrorCode, RequestError } from "../errors.js";
+import type { TaskService } from "../tasks/task-service.js";
+import { jsonBody } from "./json-body.js";
+import { cortexStatusView } from "./views.js";
+
+/**
+ * The Cortex surface (contract section 3): `POST /NAME` queues a task (AsyncAPI) or answers with the result
+ * (RealtimeAPI); `GET /NAME/ID` shows a task. A thin adapter: every decision is the TaskService's.
+ */
+export function cortexRoutes(service: TaskService, bodyLimitBytes: number): Router {
+  const router = Router();
+
+  router.post(
+    "/:api",
+    // The API is looked up before the body is read, so an unknown API is a 404 whatever was sent.
+    (req, _res, next) => {
+      service.api(String(req.params.api));
+      next();
+    },
+    ...jsonBody(bodyLimitBytes),
+    async (req, res) => {
+      const apiName = String(req.params.api);
+      const idempotencyKey = singleHeader(req, "x-request-id");
+      if (service.api(apiName).config.kind === "RealtimeAPI") {
+        const outcome = await service.predictNow(apiName, req.body, idempotencyKey);
+        if (outcome.status === "completed") {
+          res.status(200).json(outcome.result);
+        } else {
+          const timedOut = outcome.error.startsWith("predict() did not finish");
+          res.status(timedOut ? 504 : 500).json({ error: outcome.error });
+        }
+        return;
+      }
+      const callbackUrl = singleQuery(req, "callback_url");
+      const { task } = await service.submit(apiName, {
+        payload: req.body,
+        format: "cortex",
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        ...(callbackUrl === undefined ? {} : { callback: { url: callbackUrl } }),
+      });
+      res.status(202).json({ id: task.id });
+    },
+  );
+
+  router.get("/:api/:id", async (req, res) => {
+    const task = await service.get(String(req.params.api), String(req.params.id));
+    res.status(200).json(cortexStatusView(task));
+  });
+
+  return router;
+}
+
+/** A query parameter given at most once. */
+export function singleQuery(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") {
+    throw new RequestError(ErrorCode.badRequest, 400, `give the ${name} query parameter once, as a plain string`);
+  }
+  return value;
+}
+
+/** A header given at most once. */
+export function singleHeader(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  if (Array.isArray(value)) {
+    throw new RequestError(ErrorCode.badRequest, 400, `give the ${name} header once`);
+  }
+  return value;
+}

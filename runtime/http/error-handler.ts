@@ -1,0 +1,56 @@
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { Logger } from "pino";
+import { RequestError } from "../errors.js";
+
+/** Answers any route nobody claimed with a JSON 404 that says what exists. */
+export function notFound(apiNames: () => string[]): RequestHandler {
+  return (req, res) => {
+    res.status(404).json({
+      error: `no route ${req.method} ${req.path}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz and /v1/async-tasks`,
+    });
+  };
+}
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+  length?: number;
+}
+
+/**
+ * Turns every error into `{"error": "..."}` with a 4xx the client can act on, or a 500 that says only that the
+ * server failed: stack traces and internal details go to the log, never to the client.
+ */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (error instanceof RequestError) {
+      res.status(error.status).json({ error: error.message });
+      return;
+    }
+    const parserError = error as BodyParserError;
+    switch (parserError.type) {
+      case "entity.too.large":
+        res.status(413).json({
+          error: `the body is ${parserError.length ?? "over"} bytes, above the limit of ${parserError.limit} bytes; send a smaller payload (or start the runtime with a larger --max-body-mib)`,
+        });
+        return;
+      case "encoding.unsupported":
+        res.status(415).json({ error: "the content-encoding is not supported; send the body uncompressed, gzip or deflate" });
+        return;
+      case "request.aborted":
+        res.status(400).json({ error: "the request was aborted before its body arrived" });
+        return;
+    }
+    if (typeof parserError.status === "number" && parserError.status >= 400 && parserError.status < 500) {
+      res.status(parserError.status).json({ error: "the request body could not be read; check its content-length and encoding" });
+      return;
+    }
+    log.error({ err: error, method: req.method, path: req.path }, "request failed");
+    res.status(500).json({ error: "the runtime failed to handle this request; its log has the details" });
+  };
+}

@@ -1,0 +1,49 @@
+import express, { type RequestHandler } from "express";
+import { ErrorCode, RequestError } from "../errors.js";
+
+/** Default request body limit: 10 MiB (contract section 3). */
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
+/** True for `application/json` and `application/*+json`, the types a payload may be sent as. */
+function isJsonType(contentType: string | undefined): boolean {
+  const type = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+const requireJson: RequestHandler = (req, _res, next) => {
+  const contentType = req.headers["content-type"];
+  if (!isJsonType(contentType)) {
+    const sent = contentType ? `content-type ${contentType.split(";")[0]}` : "no content-type";
+    throw new RequestError(
+      ErrorCode.badRequest,
+      415,
+      `the body must be JSON sent with content-type: application/json (this request has ${sent}); with curl add -H 'content-type: application/json'`,
+    );
+  }
+  const charset = /;\s*charset=("?)([^";]+)\1/i.exec(contentType ?? "")?.[2]?.toLowerCase();
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    throw new RequestError(ErrorCode.badRequest, 415, `charset ${charset} is not supported; send the JSON body as UTF-8`);
+  }
+  next();
+};
+
+const parseJson: RequestHandler = (req, _res, next) => {
+  const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
+  if (raw.trim() === "") {
+    throw new RequestError(ErrorCode.badRequest, 400, "the request body is empty; send the payload as JSON, for example {\"x\": 2}");
+  }
+  try {
+    req.body = JSON.parse(raw) as unknown;
+  } catch (error) {
+    throw new RequestError(ErrorCode.badRequest, 400, `the body is not valid JSON (${(error as Error).message}); check quoting and commas`);
+  }
+  next();
+};
+
+/**
+ * Reads a JSON request body with the contract's errors: 415 for a body that is not JSON, 413 above the limit,
+ * 400 for an empty or malformed one. Any JSON value is a valid payload, not only objects.
+ */
+export function jsonBody(limitBytes: number = DEFAULT_BODY_LIMIT_BYTES): RequestHandler[] {
+  return [requireJson, express.raw({ type: () => true, limit: limitBytes }), parseJson];
+}

@@ -1,0 +1,115 @@
+import { Ajv, type ErrorObject } from "ajv";
+import { Router } from "express";
+import { ErrorCode, RequestError } from "../errors.js";
+import type { CallbackAuth } from "../tasks/task.js";
+import type { TaskService } from "../tasks/task-service.js";
+import { singleHeader, singleQuery } from "./cortex-routes.js";
+import { jsonBody } from "./json-body.js";
+import { launchStatusView } from "./views.js";
+
+/** The body the Launch client sends (`EndpointPredictV1Request`); absent fields arrive as null. */
+interface LaunchTaskRequest {
+  args?: unknown;
+  callback_url?: string | null;
+  callback_auth?: CallbackAuth | null;
+  url?: string | null;
+  cloudpickle?: string | null;
+  return_pickled?: boolean;
+}
+
+const pem = { type: "string", minLength: 1, pattern: "-----BEGIN " } as const;
+const launchTaskRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["args"],
+  properties: {
+    args: {},
+    callback_url: { type: ["string", "null"] },
+    callback_auth: {
+      oneOf: [
+        { type: "null" },
+        {
+          type: "object",
+          additionalProperties: false,
+          required: ["kind", "username", "password"],
+          properties: { kind: { const: "basic" }, username: { type: "string", minLength: 1 }, password: { type: "string", minLength: 1 } },
+        },
+        {
+          type: "object",
+          additionalProperties: false,
+          required: ["kind", "cert", "key"],
+          properties: { kind: { const: "mtls" }, cert: pem, key: pem, ca: pem },
+        },
+      ],
+    },
+    url: { type: "null" },
+    cloudpickle: { type: "null" },
+    return_pickled: { const: false },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>(launchTaskRequestSchema);
+
+/**
+ * The Launch surface (contract section 3): `POST /v1/async-tasks?model_endpoint_name=NAME` and
+ * `GET /v1/async-tasks/ID`. A thin adapter over the same TaskService as the Cortex surface.
+ */
+export function launchRoutes(service: TaskService, bodyLimitBytes: number): Router {
+  const router = Router();
+
+  router.post("/v1/async-tasks", ...jsonBody(bodyLimitBytes), async (req, res) => {
+    const apiName = singleQuery(req, "model_endpoint_name");
+    if (apiName === undefined) {
+      throw new RequestError(ErrorCode.badRequest, 400, "the model_endpoint_name query parameter is required; POST /v1/async-tasks?model_endpoint_name=NAME");
+    }
+    const body = req.body as unknown;
+    if (!validateLaunchTaskRequest(body)) {
+      throw new RequestError(ErrorCode.callbackInvalid, 400, describeLaunchBodyError(validateLaunchTaskRequest.errors ?? []));
+    }
+    const idempotencyKey = singleHeader(req, "x-request-id");
+    const callbackUrl = body.callback_url ?? undefined;
+    const callbackAuth = body.callback_auth ?? undefined;
+    if (callbackAuth !== undefined && callbackUrl === undefined) {
+      // Per-request credentials only ever go to the per-request URL, never to the API's default receiver.
+      throw new RequestError(ErrorCode.callbackInvalid, 400, "callback_auth was given without callback_url; give both, or neither to use the API's defaults");
+    }
+    const { task } = await service.submit(apiName, {
+      payload: body.args,
+      format: "launch",
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      ...(callbackUrl === undefined ? {} : { callback: { url: callbackUrl, ...(callbackAuth === undefined ? {} : { auth: callbackAuth }) } }),
+    });
+    res.status(200).json({ task_id: task.id });
+  });
+
+  router.get("/v1/async-tasks/:id", async (req, res) => {
+    const task = await service.get(undefined, String(req.params.id));
+    res.status(200).json(launchStatusView(task));
+  });
+
+  return router;
+}
+
+/** One message for the first thing wrong with a Launch body; never echoes values (they may be credentials). */
+function describeLaunchBodyError(errors: ErrorObject[]): string {
+  const extra = errors.find((error) => error.keyword === "additionalProperties" && error.instancePath === "");
+  if (extra) {
+    return `unknown field "${String(extra.params.additionalProperty)}"; the body takes args, callback_url, callback_auth (and Launch's url, cloudpickle, return_pickled, which must be null/false)`;
+  }
+  const first = errors.find((error) => error.keyword !== "oneOf") ?? errors[0];
+  const path = first?.instancePath ?? "";
+  if (path === "" && first?.keyword === "required") return 'the body must be {"args": <payload>, "callback_url"?: "...", "callback_auth"?: {...}}; args is missing';
+  if (path === "" && first?.keyword === "type") return 'the body must be a JSON object: {"args": <payload>, ...}';
+  if (path === "/url") return "input by url is not supported; send the payload inline as args";
+  if (path === "/cloudpickle") return "cloudpickle payloads are not supported; send the payload as JSON in args";
+  if (path === "/return_pickled") return "return_pickled is not supported; results are always JSON";
+  if (path === "/callback_url") return "callback_url must be a string URL";
+  if (path.startsWith("/callback_auth")) {
+    return (
+      'callback_auth must be {"kind": "basic", "username": "...", "password": "..."} or ' +
+      '{"kind": "mtls", "cert": "<PEM>", "key": "<PEM>", "ca"?: "<PEM>"} (PEM text, not file paths)'
+    );
+  }
+  return `the body is invalid at ${path || "its top level"}: ${first?.message ?? "unknown problem"}`;
+}

@@ -1,0 +1,29 @@
+import type { ReportFormat, TaskOutcome } from "../tasks/task.js";
+
+/** The Cortex-surface report (contract section 4). */
+export type CortexReport =
+  | { id: string; status: "completed"; result: unknown; timestamp: string }
+  | { id: string; status: "failed"; error: string; timestamp: string };
+
+/** The Launch-surface report (contract section 4). */
+export interface LaunchReport {
+  task_id: string;
+  status: "SUCCESS" | "FAILURE";
+  result: unknown;
+  traceback?: string;
+  timestamp: string;
+}
+
+/** The one terminal webhook report of a task, in the format of the surface it came in through. */
+export function buildReport(taskId: string, format: ReportFormat, outcome: TaskOutcome): CortexReport | LaunchReport {
+  // When the task finished, not when this attempt is sent: retries carry the same body.
+  const timestamp = new Date(outcome.finishedAt).toISOString();
+  if (format === "launch") {
+    return outcome.status === "completed"
+      ? { task_id: taskId, status: "SUCCESS", result: outcome.result, timestamp }
+      : { task_id: taskId, status: "FAILURE", result: null, traceback: outcome.traceback ?? outcome.error, timestamp };
+  }
+  return outcome.status === "completed"
+    ? { id: taskId, status: "completed", result: outcome.result, timestamp }
+    : { id: taskId, status: "failed", error: outcome.error, timestamp };
+}

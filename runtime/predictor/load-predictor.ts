@@ -1,0 +1,63 @@
+import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
+import { ErrorCode, RuntimeError } from "../errors.js";
+import type { Predictor, PredictorClass } from "./predictor.js";
+
+/** A predictor that could not be loaded or constructed; the message names the file and the cause. */
+export class PredictorLoadError extends RuntimeError {
+  override readonly name = "PredictorLoadError";
+
+  constructor(
+    readonly file: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.predictorLoad, `cannot load predictor ${file}: ${reason}`, options);
+  }
+}
+
+/**
+ * Imports a predictor's TypeScript source as it is (tsx, no build step) and constructs its class with `config`.
+ * The class is the default export or the named export `Predictor`.
+ */
+export async function loadPredictor(file: string, config: Readonly<Record<string, unknown>>): Promise<Predictor> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  } catch (error) {
+    throw new PredictorLoadError(file, `importing it failed: ${firstLine(error)}`, { cause: error });
+  }
+  const PredictorClass = findPredictorClass(module);
+  if (PredictorClass === undefined) {
+    const exported = Object.keys(module).filter((key) => key !== "module.exports");
+    throw new PredictorLoadError(
+      file,
+      `it exports no class as default or as "Predictor" (it exports: ${exported.join(", ") || "nothing"}); ` +
+        `write \`export default class MyPredictor { predict(payload, requestId) { ... } }\``,
+    );
+  }
+  if (typeof PredictorClass.prototype?.predict !== "function") {
+    throw new PredictorLoadError(file, `class ${PredictorClass.name || "(anonymous)"} has no predict(payload, requestId) method`);
+  }
+  try {
+    // A fresh copy, so one API's predictor cannot change what another API sharing the object sees.
+    return new PredictorClass(structuredClone({ ...config }));
+  } catch (error) {
+    throw new PredictorLoadError(file, `new ${PredictorClass.name || "Predictor"}(config) threw: ${firstLine(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Finds the class whichever way the module was compiled. Without `"type": "module"` in the nearest package.json, tsx
+ * compiles the file to CommonJS and importing it wraps the exports once more: the class arrives as `default.default`.
+ */
+function findPredictorClass(module: Record<string, unknown>): PredictorClass | undefined {
+  const inner = module.default as Record<string, unknown> | undefined;
+  const candidates = [module.default, module.Predictor, inner?.default, inner?.Predictor];
+  return candidates.find((candidate): candidate is PredictorClass => typeof candidate === "function");
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n").find((line) => line.trim() !== "")?.trim() ?? "unknown error";
+}

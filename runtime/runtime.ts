@@ -1,0 +1,279 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { ApiConfig, RuntimeConfig } from "./config/api-config.js";
+import { ErrorCode, RuntimeError } from "./errors.js";
+import { createApp } from "./http/app.js";
+import { createLogger } from "./log.js";
+import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
+import type { Predictor } from "./predictor/predictor.js";
+import { Outbox } from "./outbox/outbox.js";
+import { defaultAuthFor } from "./outbox/plan-delivery.js";
+import { SqliteTaskStore } from "./store/sqlite-task-store.js";
+import type { TaskStore } from "./store/task-store.js";
+import { TaskService, type ApiRuntime } from "./tasks/task-service.js";
+import { sendAttempt } from "./webhook/send-attempt.js";
+import { WebhookDispatcher } from "./webhook/webhook-dispatcher.js";
+import { ApiCapacity } from "./worker/api-capacity.js";
+import { ApiWorker } from "./worker/api-worker.js";
+import { ConcurrencyLimiter } from "./worker/concurrency-limiter.js";
+
+/** Options of {@link PredictorRuntime.start}. Units are in the names. */
+export interface RuntimeOptions {
+  config: RuntimeConfig;
+  /** @defaultValue 8888; 0 picks a free port. */
+  port?: number;
+  /** @defaultValue "127.0.0.1" */
+  host?: string;
+  /** Folder of the SQLite task store. @defaultValue ".runtime" */
+  dataDir?: string;
+  /** Replaces the SQLite store (another engine). */
+  store?: TaskStore;
+  log?: Logger;
+  /** @defaultValue 10 MiB */
+  bodyLimitBytes?: number;
+  /** How long shutdown waits for running predictions and due reports. @defaultValue 30 s */
+  gracePeriodMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** How long finished tasks and their results are kept (contract section 3). */
+export const RESULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
+const DEFAULT_GRACE_PERIOD_MS = 30_000;
+
+/** Several predictors could not be loaded; each cause is in `errors`. */
+export class PredictorsLoadError extends RuntimeError {
+  override readonly name = "PredictorsLoadError";
+
+  constructor(readonly errors: PredictorLoadError[]) {
+    super(ErrorCode.predictorLoad, errors.map((error) => error.message).join("\n"));
+  }
+}
+
+/**
+ * The whole runtime, wired in the direction data flows: HTTP surface -> task store -> worker -> predictor ->
+ * outbox -> dispatcher -> receiver. `start()` resolves once it listens; `ready` once every setup() finished.
+ */
+export class PredictorRuntime {
+  /** Resolves when every predictor's setup() finished; rejects with the first that failed. */
+  readonly ready: Promise<void>;
+  readonly #server: Server;
+  readonly #store: TaskStore;
+  readonly #apis: Map<string, ApiRuntime>;
+  readonly #dispatcher: WebhookDispatcher;
+  readonly #log: Logger;
+  readonly #gracePeriodMs: number;
+  readonly #sweepTimer: NodeJS.Timeout;
+  /** Shared with the TaskService, which refuses new work once shutdown began. */
+  readonly #lifecycle: { shuttingDown: boolean };
+  #closing: Promise<void> | undefined;
+
+  private constructor(parts: {
+    server: Server;
+    store: TaskStore;
+    apis: Map<string, ApiRuntime>;
+    dispatcher: WebhookDispatcher;
+    log: Logger;
+    gracePeriodMs: number;
+    sweepTimer: NodeJS.Timeout;
+    ready: Promise<void>;
+    lifecycle: { shuttingDown: boolean };
+  }) {
+    this.#lifecycle = parts.lifecycle;
+    this.#server = parts.server;
+    this.#store = parts.store;
+    this.#apis = parts.apis;
+    this.#dispatcher = parts.dispatcher;
+    this.#log = parts.log;
+    this.#gracePeriodMs = parts.gracePeriodMs;
+    this.#sweepTimer = parts.sweepTimer;
+    this.ready = parts.ready;
+  }
+
+  /**
+   * Loads every predictor (all load errors reported together, nothing started if any fails), opens the store,
+   * recovers what a previous process left, and listens.
+   */
+  static async start(options: RuntimeOptions): Promise<PredictorRuntime> {
+    const log = options.log ?? createLogger();
+    const now = options.now ?? Date.now;
+    const { config } = options;
+    for (const warning of config.warnings) log.warn(warning);
+
+    const predictors = await loadPredictors(config.apis);
+    const store = options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime" });
+    await store.open();
+    try {
+      const recovered = await store.recover();
+      log.info(recovered, "task store opened");
+
+      const apis = new Map<string, ApiRuntime>();
+      const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
+      const lifecycle = { shuttingDown: false };
+      const dispatcher = new WebhookDispatcher({
+        store,
+        apis: apiConfigs,
+        log,
+        now,
+        ...(options.random ? { random: options.random } : {}),
+        send: (delivery, api, signal) =>
+          sendAttempt(delivery, api.webhook, { auth: delivery.auth ?? defaultAuthFor(api, delivery.url), signal, now }),
+      });
+      const outbox = new Outbox({ store, apis: apiConfigs, onReportQueued: () => dispatcher.notify(), now, ...(options.random ? { random: options.random } : {}) });
+
+      for (const api of config.apis) {
+        const predictor = predictors.get(api.name)!;
+        const capacity = new ApiCapacity(api.maxReplicaConcurrency, await store.countUnfinished(api.name));
+        const runtime: ApiRuntime =
+          api.kind === "AsyncAPI"
+            ? {
+                config: api,
+                predictor,
+                capacity,
+                ready: false,
+                worker: new ApiWorker({
+                  api: api.name,
+                  predictor,
+                  store,
+                  finisher: outbox,
+                  concurrency: api.predictor.threadsPerProcess,
+                  ...(api.predictor.predictTimeoutMs === undefined ? {} : { predictTimeoutMs: api.predictor.predictTimeoutMs }),
+                  onTaskSettled: () => capacity.release(),
+                  log,
+                  now,
+                }),
+              }
+            : { config: api, predictor, capacity, ready: false, limiter: new ConcurrencyLimiter(api.predictor.threadsPerProcess) };
+        apis.set(api.name, runtime);
+      }
+
+      const service = new TaskService({ apis, store, now, isShuttingDown: () => lifecycle.shuttingDown });
+      const app = createApp({ service, apis, log, ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) });
+      const server = createServer(app);
+      await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
+      dispatcher.start();
+
+      const sweep = (): void => {
+        store
+          .sweepFinished(now() - RESULT_RETENTION_MS)
+          .then((removed) => removed > 0 && log.info({ removed }, "removed tasks finished more than 7 days ago"))
+          .catch((error: unknown) => log.error({ err: error }, "sweeping old tasks failed"));
+      };
+      sweep();
+      const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
+
+      const ready = runSetups(apis, log);
+      ready.catch(() => undefined); // The caller decides what a failed setup means; never an unhandled rejection.
+      const runtime = new PredictorRuntime({
+        server,
+        store,
+        apis,
+        dispatcher,
+        log,
+        gracePeriodMs: options.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
+        sweepTimer,
+        ready,
+        lifecycle,
+      });
+      log.info({ url: runtime.url, apis: [...apis.keys()] }, "serving");
+      return runtime;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  /** Base URL the runtime listens on, such as `http://127.0.0.1:8888`. */
+  get url(): string {
+    const address = this.#server.address() as AddressInfo;
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  /** The TCP port it listens on. */
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let running predictions finish and their reports go out within the grace
+   * period, then close the store. What is left (tasks still running, reports not yet delivered) is in the store and
+   * resumes on the next start.
+   */
+  close(gracePeriodMs: number = this.#gracePeriodMs): Promise<void> {
+    this.#closing ??= this.#shutdown(gracePeriodMs);
+    return this.#closing;
+  }
+
+  async #shutdown(gracePeriodMs: number): Promise<void> {
+    const deadline = Date.now() + gracePeriodMs;
+    this.#log.info({ gracePeriodMs }, "shutting down");
+    this.#lifecycle.shuttingDown = true;
+    clearInterval(this.#sweepTimer);
+    const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
+    await this.#dispatcher.stop(Math.max(0, deadline - Date.now()));
+    this.#server.closeAllConnections();
+    await serverClosed;
+    await this.#store.close();
+    this.#log.info("stopped");
+    this.#log.flush();
+  }
+}
+
+async function loadPredictors(apis: readonly ApiConfig[]): Promise<Map<string, Predictor>> {
+  const predictors = new Map<string, Predictor>();
+  const errors: PredictorLoadError[] = [];
+  for (const api of apis) {
+    try {
+      predictors.set(api.name, await loadPredictor(api.predictor.path, api.predictor.config));
+    } catch (error) {
+      if (error instanceof PredictorLoadError) errors.push(error);
+      else throw error;
+    }
+  }
+  if (errors.length > 0) throw new PredictorsLoadError(errors);
+  return predictors;
+}
+
+/** Awaits every setup() at once; an API starts working as soon as its own setup() finished. */
+async function runSetups(apis: Map<string, ApiRuntime>, log: Logger): Promise<void> {
+  await Promise.all(
+    [...apis.values()].map(async (api) => {
+      const started = Date.now();
+      try {
+        await api.predictor.setup?.();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error({ api: api.config.name, err: error }, "predictor setup() failed");
+        throw new RuntimeError(ErrorCode.predictorSetup, `setup() of the predictor ${api.config.predictor.path} (API ${api.config.name}) failed: ${message}`, { cause: error });
+      }
+      api.ready = true;
+      api.worker?.start();
+      log.info({ api: api.config.name, setupMs: Date.now() - started }, "predictor ready");
+    }),
+  );
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.off("listening", onListening);
+      if (error.code === "EADDRINUSE") {
+        reject(new RuntimeError(ErrorCode.listenFailed, `port ${port} on ${host} is already in use; stop the other process or pass --port`, { cause: error }));
+      } else {
+        reject(error);
+      }
+    };
+    const onListening = (): void => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}

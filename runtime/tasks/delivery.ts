@@ -1,0 +1,50 @@
+import type { CallbackAuth, WebhookState } from "./task.js";
+
+/**
+ * A report waiting in the outbox. The body is built once, when the task finishes, so every attempt sends the
+ * same bytes under the same `webhook-id` and receivers can deduplicate.
+ */
+export interface DeliveryRecord {
+  /** One report per task, so the task id keys its delivery. */
+  taskId: string;
+  api: string;
+  url: string;
+  /** Per-request credentials only; the API's default credentials are looked up in the config at send time. */
+  auth?: CallbackAuth;
+  body: string;
+  webhookId: string;
+  status: "pending" | "delivered" | "failed";
+  /** Attempts made so far. */
+  attempts: number;
+  /** Epoch milliseconds when the next attempt is due (or, while an attempt runs, when its lease expires). */
+  nextAttemptAt: number;
+  lastStatusCode?: number;
+  lastError?: string;
+}
+
+/** The outbox entry written atomically with a task's outcome. */
+export type NewDelivery =
+  | Pick<DeliveryRecord, "url" | "auth" | "body" | "webhookId" | "nextAttemptAt"> & { status: "pending" }
+  | {
+      status: "skipped";
+      /** Why no report is sent, shown to the user as the webhook's `last_error`. */
+      reason: string;
+    };
+
+/** What one attempt changed, recorded after it. */
+export interface DeliveryUpdate {
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  /** When the next attempt is due; required while `status` stays pending. */
+  nextAttemptAt?: number;
+  lastStatusCode?: number;
+  lastError?: string;
+}
+
+/** The webhook state a status answer shows for a delivery. */
+export function webhookStateOf(delivery: Pick<DeliveryRecord, "status" | "attempts" | "lastStatusCode" | "lastError">): WebhookState {
+  const state: WebhookState = { status: delivery.status, attempts: delivery.attempts };
+  if (delivery.lastStatusCode !== undefined) state.lastStatusCode = delivery.lastStatusCode;
+  if (delivery.lastError !== undefined) state.lastError = delivery.lastError;
+  return state;
+}

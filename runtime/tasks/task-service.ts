@@ -1,0 +1,181 @@
+import { randomUUID } from "node:crypto";
+import type { ApiConfig } from "../config/api-config.js";
+import { ErrorCode, RequestError } from "../errors.js";
+import type { Predictor } from "../predictor/predictor.js";
+import type { TaskStore } from "../store/task-store.js";
+import { parseCallbackUrl } from "../webhook/callback-url.js";
+import type { ApiCapacity } from "../worker/api-capacity.js";
+import type { ApiWorker } from "../worker/api-worker.js";
+import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
+import { runPrediction } from "../worker/run-prediction.js";
+import type { CallbackTarget, ReportFormat, TaskOutcome, TaskRecord } from "./task.js";
+
+/** Everything the runtime holds for one API. */
+export interface ApiRuntime {
+  readonly config: ApiConfig;
+  readonly predictor: Predictor;
+  readonly capacity: ApiCapacity;
+  /** RealtimeAPI only: predictions running at once. */
+  readonly limiter?: ConcurrencyLimiter;
+  /** AsyncAPI only: the queue's worker. */
+  readonly worker?: ApiWorker;
+  /** setup() has finished. */
+  ready: boolean;
+}
+
+/** A task submission, whichever surface it came through. */
+export interface SubmitRequest {
+  payload: unknown;
+  format: ReportFormat;
+  /** The client's x-request-id. */
+  idempotencyKey?: string;
+  callback?: CallbackTarget;
+}
+
+/** Checks a callback address against the API's network policy; throws a RequestError (400) when refused. */
+export type CallbackAddressCheck = (url: URL, api: ApiConfig) => void;
+
+/** Options of {@link TaskService}. */
+export interface TaskServiceOptions {
+  apis: ReadonlyMap<string, ApiRuntime>;
+  store: TaskStore;
+  checkCallbackAddress?: CallbackAddressCheck;
+  /** True once shutdown began: new work is refused with 503. */
+  isShuttingDown?: () => boolean;
+  newId?: () => string;
+  now?: () => number;
+}
+
+/** Longest x-request-id accepted; it is stored and indexed per task. */
+const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
+/**
+ * The one core behind both HTTP surfaces: submit, look up, predict now. Adapters translate their wire forms to and
+ * from these calls and never decide anything themselves.
+ */
+export class TaskService {
+  readonly #options: TaskServiceOptions;
+  readonly #newId: () => string;
+  readonly #now: () => number;
+
+  constructor(options: TaskServiceOptions) {
+    this.#options = options;
+    this.#newId = options.newId ?? randomUUID;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The names of every API, for messages. */
+  get apiNames(): string[] {
+    return [...this.#options.apis.keys()];
+  }
+
+  /** The API called `name`, or a 404 naming the APIs that exist. */
+  api(name: string): ApiRuntime {
+    const api = this.#options.apis.get(name);
+    if (api === undefined) {
+      throw new RequestError(ErrorCode.unknownApi, 404, `no API named "${name}"; this runtime serves: ${this.apiNames.join(", ") || "(none)"}`);
+    }
+    return api;
+  }
+
+  /**
+   * Queues a task on an AsyncAPI. Resolves once the task is stored; a repeat of an idempotency key resolves to the
+   * first task (created: false) and never runs predict() again.
+   */
+  async submit(apiName: string, request: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
+    const api = this.api(apiName);
+    if (api.config.kind !== "AsyncAPI") {
+      throw new RequestError(ErrorCode.badRequest, 400, `API "${apiName}" is a RealtimeAPI; POST /${apiName} answers with the result directly`);
+    }
+    this.#refuseWhenShuttingDown();
+    if (request.idempotencyKey !== undefined) validateIdempotencyKey(request.idempotencyKey);
+    if (request.callback !== undefined) this.#validateCallback(request.callback, api.config);
+
+    if (!api.capacity.tryReserve()) throw queueFull(api);
+    let result: { task: TaskRecord; created: boolean };
+    try {
+      result = await this.#options.store.createTask({
+        id: this.#newId(),
+        api: apiName,
+        format: request.format,
+        payload: request.payload,
+        createdAt: this.#now(),
+        ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+        ...(request.callback === undefined ? {} : { callback: request.callback }),
+      });
+    } catch (error) {
+      api.capacity.release();
+      throw error;
+    }
+    if (result.created) api.worker?.notify();
+    else api.capacity.release();
+    return result;
+  }
+
+  /** A task of `apiName` (any API when undefined), or a 404. */
+  async get(apiName: string | undefined, id: string): Promise<TaskRecord> {
+    if (apiName !== undefined) this.api(apiName);
+    const task = await this.#options.store.getTask(id);
+    if (task === undefined || (apiName !== undefined && task.api !== apiName)) {
+      const where = apiName === undefined ? "" : ` of API "${apiName}"`;
+      throw new RequestError(ErrorCode.unknownTask, 404, `no task "${id}"${where}; task results are kept for 7 days`);
+    }
+    return task;
+  }
+
+  /** Runs predict() now for a RealtimeAPI, within its concurrency and capacity limits. */
+  async predictNow(apiName: string, payload: unknown, requestId: string = this.#newId()): Promise<TaskOutcome> {
+    const api = this.api(apiName);
+    if (api.limiter === undefined) {
+      throw new RequestError(ErrorCode.badRequest, 400, `API "${apiName}" is an AsyncAPI; POST /${apiName} queues a task and answers 202 with its id`);
+    }
+    this.#refuseWhenShuttingDown();
+    if (!api.ready) {
+      throw new RequestError(ErrorCode.notReady, 503, `API "${apiName}" is still running its predictor's setup(); retry once GET /readyz answers 200`);
+    }
+    if (!api.capacity.tryReserve()) throw queueFull(api);
+    try {
+      await api.limiter.acquire();
+      try {
+        const timeout = api.config.predictor.predictTimeoutMs;
+        return await runPrediction(api.predictor, payload, requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
+      } finally {
+        api.limiter.release();
+      }
+    } finally {
+      api.capacity.release();
+    }
+  }
+
+  #validateCallback(callback: CallbackTarget, api: ApiConfig): void {
+    const parsed = parseCallbackUrl(callback.url);
+    if ("problem" in parsed) {
+      throw new RequestError(ErrorCode.callbackInvalid, 400, `callback_url ${parsed.problem}`);
+    }
+    this.#options.checkCallbackAddress?.(parsed.url, api);
+  }
+
+  #refuseWhenShuttingDown(): void {
+    if (this.#options.isShuttingDown?.()) {
+      throw new RequestError(ErrorCode.shuttingDown, 503, "the runtime is shutting down and takes no new work; retry against another replica or after restart");
+    }
+  }
+}
+
+function queueFull(api: ApiRuntime): RequestError {
+  return new RequestError(
+    ErrorCode.queueFull,
+    503,
+    `API "${api.config.name}" already holds ${api.capacity.max} tasks (autoscaling.max_replica_concurrency); retry later or raise the limit`,
+  );
+}
+
+function validateIdempotencyKey(key: string): void {
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new RequestError(
+      ErrorCode.badRequest,
+      400,
+      `x-request-id must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters without spaces (a UUID works well)`,
+    );
+  }
+}

@@ -1,0 +1,76 @@
+/** Where a task is in its life: queued, running, or finished one way or the other (Cortex names). */
+export type TaskStatus = "in_queue" | "in_progress" | "completed" | "failed";
+
+/** Which surface a task came in through; it decides the shape of its status answer and webhook report. */
+export type ReportFormat = "cortex" | "launch";
+
+/** Credentials for calling a receiver with HTTP basic auth. */
+export interface BasicCallbackAuth {
+  kind: "basic";
+  username: string;
+  password: string;
+}
+
+/** Credentials for calling a receiver with a client certificate; PEM text, not file paths. */
+export interface MtlsCallbackAuth {
+  kind: "mtls";
+  cert: string;
+  key: string;
+  /** Trust anchor for the receiver's certificate; without it Node's trust store applies. */
+  ca?: string;
+}
+
+/** How the runtime authenticates to a receiver. */
+export type CallbackAuth = BasicCallbackAuth | MtlsCallbackAuth;
+
+/** A callback given with one request, overriding the API's default. */
+export interface CallbackTarget {
+  url: string;
+  auth?: CallbackAuth;
+}
+
+/** What a client submitted, as the store records it before the task is acknowledged. */
+export interface NewTask {
+  id: string;
+  api: string;
+  format: ReportFormat;
+  /** The client's `x-request-id`: a second submit with the same key (per API) returns this task. */
+  idempotencyKey?: string;
+  /** The JSON payload, passed to predict() as it is. */
+  payload: unknown;
+  callback?: CallbackTarget;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
+/** How predict() ended for one task. */
+export type TaskOutcome =
+  | { status: "completed"; result: unknown; finishedAt: number }
+  | {
+      status: "failed";
+      /** What predict() threw, as a message a user can read. */
+      error: string;
+      /** The stack, when there was one; shown as Launch's `traceback`. */
+      traceback?: string;
+      finishedAt: number;
+    };
+
+/** Where a task's one webhook report stands. */
+export type WebhookStatus = "pending" | "delivered" | "failed" | "skipped";
+
+/** The webhook part of a status answer. */
+export interface WebhookState {
+  status: WebhookStatus;
+  attempts: number;
+  lastStatusCode?: number;
+  lastError?: string;
+}
+
+/** A task as stored, with its outcome once finished. */
+export interface TaskRecord extends NewTask {
+  status: TaskStatus;
+  startedAt?: number;
+  outcome?: TaskOutcome;
+  /** Present once the task has finished and a report was due (or deliberately skipped). */
+  webhook?: WebhookState;
+}

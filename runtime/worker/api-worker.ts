@@ -1,0 +1,139 @@
+import type { Logger } from "pino";
+import type { Predictor } from "../predictor/predictor.js";
+import type { TaskStore } from "../store/task-store.js";
+import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
+import { runPrediction } from "./run-prediction.js";
+
+/** Receives each task's outcome; the outbox, which stores it with its report. */
+export interface TaskFinisher {
+  finish(task: TaskRecord, outcome: TaskOutcome): Promise<void>;
+}
+
+/** Options of {@link ApiWorker}. */
+export interface ApiWorkerOptions {
+  api: string;
+  predictor: Predictor;
+  store: TaskStore;
+  finisher: TaskFinisher;
+  /** threads_per_process: predictions running at once. */
+  concurrency: number;
+  /** predict_timeout_s in ms. */
+  predictTimeoutMs?: number;
+  /** Called once per task that finished (the API's capacity is released here). */
+  onTaskSettled?: (task: TaskRecord, outcome: TaskOutcome) => void;
+  log: Logger;
+  now?: () => number;
+}
+
+/** Wait before claiming again after the store failed, so a broken disk does not spin the CPU. */
+const CLAIM_RETRY_MS = 1000;
+
+/**
+ * Runs one AsyncAPI's queue: claims queued tasks up to its concurrency, runs predict(), hands each outcome to the
+ * outbox. It is woken by `notify()` (a task was queued, a slot freed) rather than polling the store.
+ */
+export class ApiWorker {
+  readonly #options: ApiWorkerOptions;
+  readonly #now: () => number;
+  readonly #running = new Map<string, Promise<void>>();
+  /** Aborts running predictions when shutdown outlasts its grace period. */
+  readonly #abort = new AbortController();
+  #started = false;
+  #stopping = false;
+  #pumping = false;
+  #wokenWhilePumping = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ApiWorkerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Predictions running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Begins taking tasks (after the predictor's setup() finished). */
+  start(): void {
+    this.#started = true;
+    this.notify();
+  }
+
+  /** Tells the worker there may be queued tasks; cheap, and safe to call at any time. */
+  notify(): void {
+    if (!this.#started || this.#stopping) return;
+    if (this.#pumping) {
+      this.#wokenWhilePumping = true;
+      return;
+    }
+    void this.#pump();
+  }
+
+  /**
+   * Stops claiming, waits up to `graceMs` for running predictions to finish and store their outcome, then aborts
+   * the rest. Aborted tasks stay in_progress in the store and run again on the next start.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), graceMs);
+    });
+    const outcome = await Promise.race([Promise.allSettled([...this.#running.values()]), deadline]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      this.#options.log.warn({ api: this.#options.api, running: this.#running.size }, "grace period over; tasks still running will run again on the next start");
+      this.#abort.abort(new Error("the runtime is shutting down"));
+    }
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      do {
+        this.#wokenWhilePumping = false;
+        while (!this.#stopping && this.#running.size < this.#options.concurrency) {
+          const free = this.#options.concurrency - this.#running.size;
+          const tasks = await this.#options.store.claimQueued(this.#options.api, free, this.#now());
+          if (tasks.length === 0) break;
+          for (const task of tasks) this.#run(task);
+        }
+      } while (this.#wokenWhilePumping && !this.#stopping);
+    } catch (error) {
+      this.#options.log.error({ api: this.#options.api, err: error }, "claiming queued tasks failed; retrying in 1 s");
+      this.#retryTimer = setTimeout(() => this.notify(), CLAIM_RETRY_MS);
+      this.#retryTimer.unref();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #run(task: TaskRecord): void {
+    const { predictor, predictTimeoutMs, finisher, log, api } = this.#options;
+    const work = (async () => {
+      const outcome = await runPrediction(predictor, task.payload, task.id, {
+        ...(predictTimeoutMs === undefined ? {} : { timeoutMs: predictTimeoutMs }),
+        signal: this.#abort.signal,
+        now: this.#now,
+      });
+      if (this.#abort.signal.aborted) return; // Shut down mid-prediction: the task runs again after restart.
+      try {
+        await finisher.finish(task, outcome);
+      } catch (error) {
+        // The outcome is lost with this process, but the task is still in_progress in the store: it runs again
+        // on the next start, so its report is delayed, not lost.
+        log.error({ api, taskId: task.id, err: error }, "storing a task's outcome failed; it will run again on the next start");
+        return;
+      }
+      this.#options.onTaskSettled?.(task, outcome);
+    })();
+    this.#running.set(task.id, work);
+    void work.finally(() => {
+      this.#running.delete(task.id);
+      this.notify();
+    });
+  }
+}

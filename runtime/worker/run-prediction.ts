@@ -1,0 +1,93 @@
+import type { Predictor } from "../predictor/predictor.js";
+import type { TaskOutcome } from "../tasks/task.js";
+
+/** Options of {@link runPrediction}. */
+export interface RunPredictionOptions {
+  /** predict_timeout_s in ms; undefined: no limit. */
+  timeoutMs?: number;
+  /** Aborts the prediction from outside (shutdown past its grace period). */
+  signal?: AbortSignal;
+  /** Clock for finishedAt; injectable for tests. */
+  now?: () => number;
+}
+
+/**
+ * Calls predict() once and turns whatever happens into a {@link TaskOutcome}: a value, a sync throw, a rejection,
+ * a timeout, or a result JSON cannot carry. Never throws; one task's failure stays that task's.
+ */
+export async function runPrediction(
+  predictor: Predictor,
+  payload: unknown,
+  requestId: string,
+  options: RunPredictionOptions = {},
+): Promise<TaskOutcome> {
+  const now = options.now ?? Date.now;
+  const controller = new AbortController();
+  const onOuterAbort = (): void => controller.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const prediction = (async () => predictor.predict(payload, requestId, { signal: controller.signal }))();
+    const timeout =
+      options.timeoutMs === undefined
+        ? undefined
+        : new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              const error = new PredictTimeout(options.timeoutMs!);
+              controller.abort(error);
+              reject(error);
+            }, options.timeoutMs);
+          });
+    // A predict() that outlives its timeout keeps running (JavaScript cannot stop it); its late result is dropped.
+    prediction.catch(() => undefined);
+    const result = await (timeout ? Promise.race([prediction, timeout]) : prediction);
+    return completed(result, now());
+  } catch (error) {
+    return failed(error, now());
+  } finally {
+    if (timer) clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onOuterAbort);
+  }
+}
+
+class PredictTimeout extends Error {
+  override readonly name = "PredictTimeout";
+
+  constructor(timeoutMs: number) {
+    super(`predict() did not finish within predict_timeout_s (${timeoutMs / 1000} s)`);
+  }
+}
+
+function completed(result: unknown, finishedAt: number): TaskOutcome {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(result);
+  } catch (error) {
+    return {
+      status: "failed",
+      error: `predict() returned a value JSON cannot carry (${(error as Error).message}); return plain objects, arrays, strings, numbers, booleans or null`,
+      finishedAt,
+    };
+  }
+  // Normalised through JSON once, so the stored, reported and answered result are the same value.
+  return { status: "completed", result: json === undefined ? null : (JSON.parse(json) as unknown), finishedAt };
+}
+
+function failed(error: unknown, finishedAt: number): TaskOutcome {
+  if (error instanceof Error) {
+    const message = error.message.trim() || `${error.name} (without a message)`;
+    const outcome: TaskOutcome = { status: "failed", error: message, finishedAt };
+    if (!(error instanceof PredictTimeout) && error.stack) outcome.traceback = error.stack;
+    return outcome;
+  }
+  const message = typeof error === "string" ? error : safeStringify(error);
+  return { status: "failed", error: message || "predict() threw an empty value", finishedAt };
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
