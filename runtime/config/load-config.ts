@@ -43,15 +43,20 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: ConfigProblem[] = [];
-  for (const error of doc.errors) {
-    const line = error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line;
-    problems.push({ file, line, path: "", message: `YAML syntax: ${error.message.split("\n")[0]}` });
+  const [syntaxError, ...consequences] = doc.errors;
+  if (syntaxError) {
+    // The first syntax error usually causes the rest; listing them all buries it.
+    const line = syntaxError.linePos?.[0].line ?? lineCounter.linePos(syntaxError.pos[0]).line;
+    const more = consequences.length > 0 ? ` (fix this first; ${consequences.length} more error(s) follow from it)` : "";
+    throw new ConfigError([{ file, line, path: "", message: `YAML syntax: ${syntaxError.message.split("\n")[0]}${more}` }]);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
 
   const locate = (path: KeyPath, pointAtKey = false): number | undefined => lineOf(doc, lineCounter, path, pointAtKey);
   const problem = (path: KeyPath, message: string, pointAtKey = false): void => {
-    problems.push({ file, line: locate(path, pointAtKey), path: formatKeyPath(path), message });
+    const formatted = formatKeyPath(path);
+    // One message per key: ajv can fail a key twice (an enum and the discriminator over it).
+    if (problems.some((found) => found.path === formatted)) return;
+    problems.push({ file, line: locate(path, pointAtKey), path: formatted, message });
   };
 
   const data: unknown = doc.toJS();

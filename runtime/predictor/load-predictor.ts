@@ -25,11 +25,11 @@ export async function loadPredictor(file: string, config: Readonly<Record<string
   try {
     module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
   } catch (error) {
-    throw new PredictorLoadError(file, `importing it failed: ${firstLine(error)}`, { cause: error });
+    throw new PredictorLoadError(file, `importing it failed: ${describeImportError(error)}`, { cause: error });
   }
   const PredictorClass = findPredictorClass(module);
   if (PredictorClass === undefined) {
-    const exported = Object.keys(module).filter((key) => key !== "module.exports");
+    const exported = exportedNames(module);
     throw new PredictorLoadError(
       file,
       `it exports no class as default or as "Predictor" (it exports: ${exported.join(", ") || "nothing"}); ` +
@@ -55,6 +55,26 @@ function findPredictorClass(module: Record<string, unknown>): PredictorClass | u
   const inner = module.default as Record<string, unknown> | undefined;
   const candidates = [module.default, module.Predictor, inner?.default, inner?.Predictor];
   return candidates.find((candidate): candidate is PredictorClass => typeof candidate === "function");
+}
+
+/**
+ * esbuild reports "Transform failed with 1 error:" first and the useful part on the next line
+ * (`/path/p.ts:1:43: ERROR: Expected "}"`); say `line 1:43: Expected "}"` instead.
+ */
+function describeImportError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const compileError = /:(\d+):(\d+): ERROR: (.+)/.exec(message);
+  if (compileError) return `line ${compileError[1]}:${compileError[2]}: ${compileError[3]}`;
+  return firstLine(error);
+}
+
+/** The names a module exports, seen through the CommonJS wrapping tsx applies without "type": "module". */
+function exportedNames(module: Record<string, unknown>): string[] {
+  const inner = module.default;
+  const wrapped = inner !== null && typeof inner === "object";
+  const names = new Set(Object.keys(module).filter((key) => key !== "module.exports" && !(wrapped && key === "default")));
+  if (wrapped) for (const key of Object.keys(inner as object)) names.add(key);
+  return [...names];
 }
 
 function firstLine(error: unknown): string {

@@ -65,7 +65,7 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
   } catch (error) {
     return {
       status: "failed",
-      error: `predict() returned a value JSON cannot carry (${(error as Error).message}); return plain objects, arrays, strings, numbers, booleans or null`,
+      error: `predict() returned a value JSON cannot carry (${(error as Error).message.split("\n")[0]}); return plain objects, arrays, strings, numbers, booleans or null`,
       finishedAt,
     };
   }
