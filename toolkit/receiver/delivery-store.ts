@@ -42,6 +42,11 @@ export class DeliveryStore {
     return this.#recordedCount;
   }
 
+  /** Waits not yet settled (a wait whose caller went away must not linger). */
+  get pendingWaits(): number {
+    return this.#waiters.size;
+  }
+
   /** The kept deliveries, oldest first (a copy of the list; the records themselves are shared). */
   list(): Delivery[] {
     return this.#deliveries.map((entry) => entry.delivery);
