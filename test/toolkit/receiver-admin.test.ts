@@ -1,6 +1,8 @@
+import { Script } from "node:vm";
 import { Ajv } from "ajv";
 import { request } from "undici";
 import { describe, expect, it } from "vitest";
+import { livePageScript } from "../../toolkit/receiver/admin/live-page.js";
 import type { Delivery } from "../../toolkit/receiver/delivery.js";
 import { useReceivers } from "./helpers/receivers.js";
 
@@ -114,6 +116,15 @@ describe("admin routing", () => {
     expect(response.headers["content-type"]).toMatch(/^text\/html/);
     expect(response.headers["content-security-policy"]).toContain("script-src 'self'");
     expect(await response.body.text()).toContain('<script src="/_/live.js"></script>');
+  });
+
+  it("serves a live script that at least compiles (the browser test checks what it does)", async () => {
+    const receiver = await start();
+    const response = await request(`${receiver.url}/_/live.js`);
+    expect(response.headers["content-type"]).toMatch(/^text\/javascript/);
+    const script = await response.body.text();
+    expect(script).toBe(livePageScript);
+    expect(() => new Script(script)).not.toThrow();
   });
 });
 

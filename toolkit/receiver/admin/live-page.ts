@@ -5,7 +5,7 @@
  */
 
 /** Content-Security-Policy of the live page. */
-export const livePageCsp = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'";
+export const livePageCsp = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
 
 /** The page. */
 export const livePageHtml = `<!doctype html>
@@ -14,6 +14,8 @@ export const livePageHtml = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>predictor-runtime receiver</title>
+<!-- An icon of its own, so the browser does not fetch /favicon.ico, which the receiver would record. -->
+<link rel="icon" href="data:,">
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1b1f24; background: #f6f8fa; }
   header { display: flex; gap: 1rem; align-items: center; padding: .75rem 1rem; background: #24292f; color: #fff; }
@@ -32,7 +34,8 @@ export const livePageHtml = `<!doctype html>
   .badge { display: inline-block; font-size: .75rem; padding: 0 .45rem; border-radius: .6rem; margin-right: .25rem; background: #d0d7de; }
   .badge.pass { background: #dafbe1; color: #116329; }
   .badge.fail { background: #ffebe9; color: #a40e26; }
-  pre { margin: 0; white-space: pre-wrap; word-break: break-all; font-size: .8rem; }
+  pre { margin: 0 0 .5rem; white-space: pre-wrap; word-break: break-all; font-size: .8rem; }
+  pre.reasons { color: #a40e26; }
   tr.details td { background: #f6f8fa; }
   #empty { color: #57606a; padding: 1rem 0; }
 </style>
@@ -116,9 +119,12 @@ function addDelivery(delivery) {
   const cell = element("td");
   cell.colSpan = 6;
   const body = typeof delivery.body === "string" ? delivery.body : JSON.stringify(delivery.body, null, 2);
+  const reasons = Object.entries(delivery.verdict_reasons).map(([name, reason]) => name + " failed: " + reason);
+  if (delivery.verdicts.tls && delivery.verdicts.tls.error) reasons.push("tls failed: " + delivery.verdicts.tls.error);
+  if (reasons.length > 0) cell.append(element("pre", reasons.join("\\n"), "reasons"));
   cell.append(
-    element("pre", Object.entries(delivery.headers).map(([name, value]) => name + ": " + value).join("\\n")),
-    element("pre", body),
+    element("pre", Object.entries(delivery.headers).map(([name, value]) => name + ": " + value).join("\\n"), "headers"),
+    element("pre", body, "body"),
   );
   details.append(cell);
   row.addEventListener("click", () => { details.hidden = !details.hidden; });
