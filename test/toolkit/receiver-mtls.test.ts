@@ -105,6 +105,22 @@ describe("mTLS receiver", () => {
   });
 });
 
+describe("faults over TLS", () => {
+  it("dribbles a TLS answer one byte at a time", async () => {
+    const body = "0123456789abcdefghij";
+    const url = await mtlsReceiver({ rules: [{ fault: "dribble", dribble_interval_ms: 3, body }] });
+    const response = await request(`${url}/hook`, { method: "POST", body: "{}", dispatcher: clientWith("client") });
+    let chunks = 0;
+    let text = "";
+    for await (const chunk of response.body) {
+      chunks += 1;
+      text += String(chunk);
+    }
+    expect(text).toBe(body);
+    expect(chunks).toBeGreaterThanOrEqual(body.length / 2);
+  });
+});
+
 describe("TLS without client certificates", () => {
   it("serves HTTPS and leaves the tls verdict null", async () => {
     const url = (await start(await loadReceiverTls({ tlsDir: dir }))).url;

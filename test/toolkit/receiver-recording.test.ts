@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { connect } from "node:net";
 import { promisify } from "node:util";
 import { Agent, request } from "undici";
 import { describe, expect, it } from "vitest";
@@ -83,6 +84,25 @@ describe("recording", () => {
       body_bytes: 25,
       body_truncated: true,
     });
+  });
+
+  it("listens on IPv6 loopback with a bracketed URL", async () => {
+    const receiver = await start({ host: "::1" });
+    expect(receiver.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+    await post(`${receiver.url}/v6`, "{}");
+    expect(receiver.deliveries[0]).toMatchObject({ path: "/v6", remote_address: "::1" });
+  });
+
+  it("survives a client that leaves mid-body, recording nothing for it", async () => {
+    const receiver = await start();
+    const { port } = new URL(receiver.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write("POST /half HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789");
+    await new Promise<void>((resolve) => socket.end(() => resolve()));
+    socket.destroy();
+    await post(`${receiver.url}/whole`, "{}");
+    expect(receiver.deliveries.map((delivery) => delivery.path)).toEqual(["/whole"]);
   });
 
   it("does not record the admin API", async () => {

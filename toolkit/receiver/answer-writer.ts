@@ -41,6 +41,8 @@ export async function writeAnswer(request: IncomingMessage, response: ServerResp
     case "hang":
       return;
     case "dribble":
+      // Nagle's algorithm would batch the bytes; on TLS the TCP socket underneath is the one to tell.
+      context.connections.tcpSocketOf(socket).setNoDelay(true);
       await dribble(socket, serializeAnswer(request, answer), answer.dribbleIntervalMs, context.timers);
       return;
   }
@@ -70,8 +72,6 @@ export function serializeAnswer(request: IncomingMessage, answer: PlannedAnswer)
  * and stops early when the client goes away or the receiver closes.
  */
 async function dribble(socket: Socket, bytes: Buffer, intervalMs: number, timers: TimerRegistry): Promise<void> {
-  // Without this, Nagle's algorithm would batch the bytes and the client would not see them one by one.
-  socket.setNoDelay(true);
   for (let offset = 0; offset < bytes.length; offset += 1) {
     if (socket.destroyed || !socket.writable) return;
     socket.write(bytes.subarray(offset, offset + 1));
