@@ -15,6 +15,8 @@ export const ToolkitErrorCode = {
   rulesFileUnreadable: "RULES_FILE_UNREADABLE",
   /** A receiver or certificate option has a wrong value (CLI exit code 2). */
   optionInvalid: "OPTION_INVALID",
+  /** The receiver's port is taken on that address (CLI exit code 2: pick another port). */
+  portInUse: "PORT_IN_USE",
   /** `waitFor` reached its timeout before enough deliveries were recorded. */
   waitTimeout: "WAIT_TIMEOUT",
   /** The receiver was closed while something still waited on it. */

@@ -211,6 +211,12 @@ describe("close()", () => {
     await agent.close();
   });
 
+  it("refuses a port in use with PORT_IN_USE", async () => {
+    const receiver = await start();
+    const port = Number(new URL(receiver.url).port);
+    await expect(start({ port })).rejects.toMatchObject({ code: ToolkitErrorCode.portInUse });
+  });
+
   it("can be called twice, and frees the port", async () => {
     const receiver = await start();
     const port = Number(new URL(receiver.url).port);

@@ -76,9 +76,16 @@ export class MockReceiver {
     if (this.#state !== "new") throw new ToolkitError(ToolkitErrorCode.optionInvalid, "a receiver can be started only once");
     const { host, port } = this.#options;
     await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
+      const refuse = (error: NodeJS.ErrnoException): void => {
+        reject(
+          error.code === "EADDRINUSE"
+            ? new ToolkitError(ToolkitErrorCode.portInUse, `port ${port} on ${host} is in use; pick another (port 0 picks a free one)`, { cause: error })
+            : error,
+        );
+      };
+      this.#server.once("error", refuse);
       this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
+        this.#server.off("error", refuse);
         resolve();
       });
     });

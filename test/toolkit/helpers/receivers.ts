@@ -14,12 +14,3 @@ export function useReceivers(): (options?: ReceiverOptions) => Promise<MockRecei
     return receiver;
   };
 }
-
-/** Polls `condition` every 10 ms until it holds, failing after `timeoutMs`: for state with no event to await. */
-export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
