@@ -62,6 +62,24 @@ describe("recording", () => {
     ]);
   });
 
+  it("records the path exactly as sent, without resolving // or ..", async () => {
+    const receiver = await start({ rules: [{ path: "/a/../b", statuses: [202] }] });
+    const { port } = new URL(receiver.url);
+    const statuses: string[] = [];
+    for (const target of ["//double/slash?x=1", "/a/../b"]) {
+      const socket = connect(Number(port), "127.0.0.1");
+      socket.write(`POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`);
+      let answer = "";
+      for await (const chunk of socket) answer += String(chunk);
+      statuses.push(answer.split(" ")[1] ?? "");
+    }
+    expect(statuses).toEqual(["200", "202"]);
+    expect(receiver.deliveries.map((delivery) => [delivery.path, delivery.query])).toEqual([
+      ["//double/slash", { x: "1" }],
+      ["/a/../b", {}],
+    ]);
+  });
+
   it("keeps text as text, malformed JSON as its text, and binary as base64", async () => {
     const receiver = await start();
     await post(receiver.url, "42", { "content-type": "text/plain" });

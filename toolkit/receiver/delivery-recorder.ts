@@ -5,6 +5,7 @@ import { decodeBody } from "./body-decoding.js";
 import type { Delivery, DeliveryResponse, Verdicts } from "./delivery.js";
 import type { DeliveryStore } from "./delivery-store.js";
 import { readRequestBody } from "./request-body.js";
+import { queryOf, splitTarget } from "./request-target.js";
 import type { PlannedAnswer, RuleSet } from "./rules/rule-set.js";
 import { checkBasic, type BasicCredentials } from "./verdicts/basic-verdict.js";
 import type { CheckResult } from "./verdicts/check-result.js";
@@ -56,18 +57,22 @@ export class DeliveryRecorder {
       ...(signature?.verdict === "fail" ? { signature: signature.reason } : {}),
     };
 
-    const target = new URL(request.url ?? "/", "http://receiver.invalid");
+    const target = splitTarget(request.url);
+    const query = queryOf(target.params);
     const method = (request.method ?? "GET").toUpperCase();
     const refusal = context.enforce ? refusalFor(verdicts, reasons) : null;
-    const answer = refusal === null ? context.rules.answer({ method, path: target.pathname, headers: request.headers, query: queryOf(target), verdicts }) : refusalAnswer(refusal);
+    const answer =
+      refusal === null
+        ? context.rules.answer({ method, path: target.path, headers: request.headers, query, verdicts })
+        : refusalAnswer(refusal);
 
     this.#sequence += 1;
     const delivery: Delivery = {
       id: String(this.#sequence),
       method,
-      path: target.pathname,
+      path: target.path,
       url: request.url ?? "/",
-      query: queryOf(target),
+      query,
       headers: flattenHeaders(request),
       ...decodeBody(body.kept, request.headers["content-type"], body.truncated),
       body_bytes: body.totalBytes,
@@ -110,15 +115,6 @@ function responseOf(answer: PlannedAnswer, refusal: Refusal | null): DeliveryRes
     rule: answer.rule,
     refused_by: refusal?.refusedBy ?? null,
   };
-}
-
-function queryOf(target: URL): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
-  for (const [name, value] of target.searchParams) {
-    const seen = query[name];
-    query[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
-  }
-  return query;
 }
 
 /** Lower-case names; a repeated header's values joined with ", " (set-cookie included, for one shape). */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ToolkitError, ToolkitErrorCode } from "../../errors.js";
 import type { DeliveryStore } from "../delivery-store.js";
 import { readRequestBody } from "../request-body.js";
+import { splitTarget } from "../request-target.js";
 import type { RulesDocument } from "../rules/receiver-rule.js";
 import type { EventStream } from "./event-stream.js";
 import { toHar } from "./har.js";
@@ -25,7 +26,7 @@ export interface AdminContext {
   setRules: (document: unknown) => RulesDocument;
 }
 
-type Handler = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void> | void;
+type Handler = (request: IncomingMessage, response: ServerResponse, params: URLSearchParams) => Promise<void> | void;
 
 /** The admin API of contract section 6, plus the live page's script and event stream. */
 export class AdminApi {
@@ -43,7 +44,7 @@ export class AdminApi {
           DELETE: (_request, response) => sendJson(response, 200, { deleted: context.store.clear() }),
         },
       ],
-      ["/_/deliveries/wait", { GET: (request, response, url) => waitForDeliveries(context.store, request, response, url) }],
+      ["/_/deliveries/wait", { GET: (request, response, params) => waitForDeliveries(context.store, response, params) }],
       [
         "/_/rules",
         {
@@ -61,26 +62,26 @@ export class AdminApi {
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? "/", "http://receiver.invalid");
-    const route = this.#routes.get(url.pathname);
+    const target = splitTarget(request.url);
+    const route = this.#routes.get(target.path);
     if (route === undefined) {
-      sendJson(response, 404, { error: `no admin endpoint ${url.pathname}; see ${[...this.#routes.keys()].join(", ")}` });
+      sendJson(response, 404, { error: `no admin endpoint ${target.path}; see ${[...this.#routes.keys()].join(", ")}` });
       return;
     }
     const method = (request.method ?? "GET").toUpperCase();
     const handler = route[method] ?? (method === "HEAD" ? route["GET"] : undefined);
     if (handler === undefined) {
       const allowed = Object.keys(route).join(", ");
-      sendJson(response, 405, { error: `${url.pathname} answers ${allowed}, not ${method}` }, { allow: allowed });
+      sendJson(response, 405, { error: `${target.path} answers ${allowed}, not ${method}` }, { allow: allowed });
       return;
     }
-    await handler(request, response, url);
+    await handler(request, response, target.params);
   }
 }
 
-async function waitForDeliveries(store: DeliveryStore, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-  const count = integerParam(url, "count", { min: 1, max: 1_000_000 });
-  const timeoutMs = integerParam(url, "timeout_ms", { min: 0, max: maxWaitMs, default: defaultWaitMs });
+async function waitForDeliveries(store: DeliveryStore, response: ServerResponse, params: URLSearchParams): Promise<void> {
+  const count = integerParam(params, "count", { min: 1, max: 1_000_000 });
+  const timeoutMs = integerParam(params, "timeout_ms", { min: 0, max: maxWaitMs, default: defaultWaitMs });
   if (typeof count === "string" || typeof timeoutMs === "string") {
     sendJson(response, 400, { error: [count, timeoutMs].filter((value) => typeof value === "string").join("; ") });
     return;
@@ -103,8 +104,8 @@ async function waitForDeliveries(store: DeliveryStore, request: IncomingMessage,
 }
 
 /** A whole-number query parameter, or a message saying what is wrong with it. */
-function integerParam(url: URL, name: string, range: { min: number; max: number; default?: number }): number | string {
-  const text = url.searchParams.get(name);
+function integerParam(params: URLSearchParams, name: string, range: { min: number; max: number; default?: number }): number | string {
+  const text = params.get(name);
   if (text === null || text === "") {
     return range.default ?? `query parameter ${name} is required (a whole number from ${range.min} to ${range.max})`;
   }

@@ -73,7 +73,8 @@ function entryOf(delivery: Delivery, baseUrl: string): HarEntry {
     time: delivery.timing.body_ms + response.delay_ms,
     request: {
       method: delivery.method,
-      url: new URL(delivery.url, baseUrl).href,
+      // Origin-form targets (`/hook?a=1`) are joined literally; `new URL` would resolve `..` and `//`.
+      url: delivery.url.startsWith("/") ? `${baseUrl}${delivery.url}` : delivery.url,
       httpVersion,
       cookies: [],
       headers: pairs(delivery.headers),
