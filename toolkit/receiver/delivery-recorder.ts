@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { writeAnswer, type AnswerContext } from "./answer-writer.js";
+import { decodeBody } from "./body-decoding.js";
+import type { Delivery, DeliveryResponse, Verdicts } from "./delivery.js";
+import type { DeliveryStore } from "./delivery-store.js";
+import { readRequestBody } from "./request-body.js";
+import { queryOf, splitTarget } from "./request-target.js";
+import type { PlannedAnswer, RuleSet } from "./rules/rule-set.js";
+import { checkBasic, type BasicCredentials } from "./verdicts/basic-verdict.js";
+import type { CheckResult } from "./verdicts/check-result.js";
+import { refusalFor, type Refusal } from "./verdicts/enforcement.js";
+import type { SignatureVerifier } from "./verdicts/signature-verdict.js";
+import { tlsVerdictOf } from "./verdicts/tls-verdict.js";
+
+/** What recording a delivery needs from the receiver. */
+export interface RecorderContext extends AnswerContext {
+  store: DeliveryStore;
+  rules: RuleSet;
+  basic: BasicCredentials | undefined;
+  signature: SignatureVerifier | undefined;
+  /** True on an mTLS listener: every delivery gets a `tls` verdict. */
+  mtls: boolean;
+  enforce: boolean;
+  maxBodyBytes: number;
+  onDelivery: ((delivery: Delivery) => void) | undefined;
+}
+
+/**
+ * Handles one request outside `/_/`: reads and checks it, decides the answer (a refusal when enforcement is on
+ * and a verdict failed, else the rules), records it with that answer, then sends the answer. Recording
+ * happens before the answer is sent, so a wait resolves even for a request the receiver will hang on.
+ */
+export class DeliveryRecorder {
+  readonly #context: RecorderContext;
+  #sequence = 0;
+
+  constructor(context: RecorderContext) {
+    this.#context = context;
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const context = this.#context;
+    const receivedAt = new Date();
+    const signatureCheck = context.signature?.begin(request.headers);
+    const body = await readRequestBody(request, context.maxBodyBytes, (chunk) => signatureCheck?.update(chunk));
+
+    const basic: CheckResult | undefined = context.basic && checkBasic(request.headers.authorization, context.basic);
+    const signature = signatureCheck?.finish();
+    const verdicts: Verdicts = {
+      basic: basic?.verdict ?? null,
+      signature: signature?.verdict ?? null,
+      tls: context.mtls ? tlsVerdictOf(request.socket as TLSSocket) : null,
+    };
+    const reasons = {
+      ...(basic?.verdict === "fail" ? { basic: basic.reason } : {}),
+      ...(signature?.verdict === "fail" ? { signature: signature.reason } : {}),
+    };
+
+    const target = splitTarget(request.url);
+    const query = queryOf(target.params);
+    const method = (request.method ?? "GET").toUpperCase();
+    const refusal = context.enforce ? refusalFor(verdicts, reasons) : null;
+    const answer =
+      refusal === null
+        ? context.rules.answer({ method, path: target.path, headers: request.headers, query, verdicts })
+        : refusalAnswer(refusal);
+
+    this.#sequence += 1;
+    const delivery: Delivery = {
+      id: String(this.#sequence),
+      method,
+      path: target.path,
+      url: request.url ?? "/",
+      query,
+      headers: flattenHeaders(request),
+      ...decodeBody(body.kept, request.headers["content-type"], body.truncated),
+      body_bytes: body.totalBytes,
+      body_truncated: body.truncated,
+      received_at: receivedAt.toISOString(),
+      timing: { body_ms: Math.round(body.durationMs * 1000) / 1000 },
+      remote_address: request.socket.remoteAddress ?? "",
+      http_version: request.httpVersion,
+      verdicts,
+      verdict_reasons: reasons,
+      response: responseOf(answer, refusal),
+    };
+    context.store.add(delivery);
+    context.onDelivery?.(delivery);
+    await writeAnswer(request, response, answer, context);
+  }
+}
+
+function refusalAnswer(refusal: Refusal): PlannedAnswer {
+  return {
+    status: refusal.status,
+    headers: { "content-type": "application/json", ...refusal.headers },
+    body: Buffer.from(JSON.stringify({ error: refusal.error })),
+    fault: null,
+    delayMs: 0,
+    dribbleIntervalMs: 0,
+    rule: null,
+  };
+}
+
+function responseOf(answer: PlannedAnswer, refusal: Refusal | null): DeliveryResponse {
+  const sendsNothing = answer.fault === "reset" || answer.fault === "empty" || answer.fault === "hang";
+  const garbled = answer.fault === "malformed";
+  return {
+    status: sendsNothing ? null : garbled ? 200 : answer.status,
+    headers: sendsNothing || garbled ? {} : answer.headers,
+    body: sendsNothing || garbled ? "" : answer.body.toString("utf8"),
+    fault: answer.fault,
+    delay_ms: answer.delayMs,
+    rule: answer.rule,
+    refused_by: refusal?.refusedBy ?? null,
+  };
+}
+
+/** Lower-case names; a repeated header's values joined with ", " (set-cookie included, for one shape). */
+function flattenHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headersDistinct)) {
+    if (value !== undefined) headers[name] = value.join(", ");
+  }
+  return headers;
+}
