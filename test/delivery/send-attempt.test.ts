@@ -121,6 +121,8 @@ describe("timeout_s bounds the whole exchange", () => {
     for (let i = 0; i < 3; i++) expect(await send(receiver.url, { timeoutMs: 300 })).toMatchObject({ kind: "timeout" });
     // A deadline left running after a quick answer would still be pending 10 s from now.
     for (let i = 0; i < 3; i++) expect(await send(receiver.url, { timeoutMs: 10_000 })).toMatchObject({ kind: "delivered" });
+    // The receiver's own dribble timers stop when their connections close.
+    await receiver.waitUntilAllClosed(2000);
     // undici keeps one shared timer for its own bookkeeping; no timer per attempt may remain.
     expect(timers() - before).toBeLessThanOrEqual(1);
   });
