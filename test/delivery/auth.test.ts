@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,8 +7,9 @@ import { parseConfig } from "../../runtime/config/load-config.js";
 import { ConfigError } from "../../runtime/errors.js";
 import { deliveryYaml, postJson, waitForSettledWebhook } from "../helpers/delivery-config.js";
 import { startRecorder, type Recorder } from "../helpers/recorder.js";
-import { startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
+import { REPO_ROOT, startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
 import { generateTestCerts, type TestCerts } from "../helpers/test-certs.js";
+import { waitUntil } from "../helpers/wait-until.js";
 
 // Callback auth end to end: mTLS from config defaults and from a Launch request, and basic auth's origin rule.
 let certs: TestCerts;
@@ -153,5 +155,41 @@ describe("credentials in cortex.yaml", () => {
 
   it("refuses a missing file", () => {
     expect(load({ cert: "client.pem", key: "missing.pem" }).message).toMatch(/default_callback_auth\.key: cannot read .*missing\.pem: ENOENT/);
+  });
+});
+
+describe("mTLS without ca", () => {
+  it("checks the receiver against Node's trust store, which honours NODE_EXTRA_CA_CERTS", async () => {
+    // NODE_EXTRA_CA_CERTS is read once at process start, so this runs the real CLI in a child process.
+    const dir = mkdtempSync(join(tmpdir(), "predictor-runtime-extra-ca-"));
+    writeFileSync(join(dir, "client.pem"), certs.client.cert);
+    writeFileSync(join(dir, "client-key.pem"), certs.client.key);
+    writeFileSync(join(dir, "ca.pem"), certs.ca.cert);
+    writeFileSync(
+      join(dir, "cortex.yaml"),
+      deliveryYaml({
+        name: "trusting",
+        webhook: { default_callback_url: `https://localhost:${mtlsReceiver.port}/extra-ca`, default_callback_auth: { kind: "mtls", cert: "client.pem", key: "client-key.pem" } },
+      }),
+    );
+    const child = spawn(process.execPath, [join(REPO_ROOT, "bin/predictor-runtime.js"), "serve", "--config", join(dir, "cortex.yaml"), "--port", "0", "--data-dir", join(dir, "data")], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "ca.pem") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    try {
+      const url = await waitUntil("the child runtime serves", () => /"url":"(http:\/\/[^"]+)"/.exec(output)?.[1], 20_000);
+      await waitUntil("the child runtime is ready", async () => (await fetch(`${url}/readyz`)).status === 200);
+      const { body } = await postJson(`${url}/trusting`, { x: 1 });
+      const delivered = await waitUntil("the report arrived over mTLS", () => reportOf(mtlsReceiver, String(body.id)), 10_000);
+      expect(delivered.clientCertificate).toBe("predictor-runtime test client");
+    } finally {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
