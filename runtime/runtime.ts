@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { ApiConfig, RuntimeConfig } from "./config/api-config.js";
-import { ErrorCode, RuntimeError } from "./errors.js";
+import { ErrorCode, RequestError, RuntimeError } from "./errors.js";
 import { createApp } from "./http/app.js";
 import { createLogger } from "./log.js";
 import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
@@ -11,7 +11,9 @@ import { Outbox } from "./outbox/outbox.js";
 import { defaultAuthFor } from "./outbox/plan-delivery.js";
 import { SqliteTaskStore } from "./store/sqlite-task-store.js";
 import type { TaskStore } from "./store/task-store.js";
-import { TaskService, type ApiRuntime } from "./tasks/task-service.js";
+import { TaskService, type ApiRuntime, type CallbackAddressCheck } from "./tasks/task-service.js";
+import { ConnectionPool } from "./webhook/connection-pool.js";
+import { NetworkGuard } from "./webhook/network-guard.js";
 import { sendAttempt } from "./webhook/send-attempt.js";
 import { WebhookDispatcher } from "./webhook/webhook-dispatcher.js";
 import { ApiCapacity } from "./worker/api-capacity.js";
@@ -63,6 +65,7 @@ export class PredictorRuntime {
   readonly #store: TaskStore;
   readonly #apis: Map<string, ApiRuntime>;
   readonly #dispatcher: WebhookDispatcher;
+  readonly #connections: ConnectionPool;
   readonly #log: Logger;
   readonly #gracePeriodMs: number;
   readonly #sweepTimer: NodeJS.Timeout;
@@ -75,6 +78,7 @@ export class PredictorRuntime {
     store: TaskStore;
     apis: Map<string, ApiRuntime>;
     dispatcher: WebhookDispatcher;
+    connections: ConnectionPool;
     log: Logger;
     gracePeriodMs: number;
     sweepTimer: NodeJS.Timeout;
@@ -86,6 +90,7 @@ export class PredictorRuntime {
     this.#store = parts.store;
     this.#apis = parts.apis;
     this.#dispatcher = parts.dispatcher;
+    this.#connections = parts.connections;
     this.#log = parts.log;
     this.#gracePeriodMs = parts.gracePeriodMs;
     this.#sweepTimer = parts.sweepTimer;
@@ -105,6 +110,7 @@ export class PredictorRuntime {
     const predictors = await loadPredictors(config.apis);
     const store = options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime" });
     await store.open();
+    const connections = new ConnectionPool();
     try {
       const recovered = await store.recover();
       log.info(recovered, "task store opened");
@@ -112,15 +118,26 @@ export class PredictorRuntime {
       const apis = new Map<string, ApiRuntime>();
       const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
       const lifecycle = { shuttingDown: false };
+      // One guard per API: allow_networks is an API setting, and refusal messages name the API.
+      const guards = new Map(config.apis.map((api) => [api.name, new NetworkGuard({ allowNetworks: api.webhook.allowNetworks, apiName: api.name })]));
       const dispatcher = new WebhookDispatcher({
         store,
         apis: apiConfigs,
         log,
         now,
         ...(options.random ? { random: options.random } : {}),
-        send: (delivery, api, signal) =>
-          sendAttempt(delivery, api.webhook, { auth: delivery.auth ?? defaultAuthFor(api, delivery.url), signal, now }),
+        send: (delivery, api, signal) => {
+          const auth = delivery.auth ?? defaultAuthFor(api, delivery.url);
+          const through = connections.dispatcherFor(guards.get(api.name)!, auth);
+          return sendAttempt(delivery, api.webhook, { dispatcher: through, auth, signal, now });
+        },
       });
+      const checkCallbackAddress: CallbackAddressCheck = (url, api) => {
+        const refusal = guards.get(api.name)?.refusedLiteral(url.hostname);
+        if (refusal !== undefined) {
+          throw new RequestError(ErrorCode.callbackAddressRefused, 400, `callback_url refused: ${refusal.message}`, { cause: refusal });
+        }
+      };
       const outbox = new Outbox({ store, apis: apiConfigs, onReportQueued: () => dispatcher.notify(), now, ...(options.random ? { random: options.random } : {}) });
 
       for (const api of config.apis) {
@@ -149,7 +166,7 @@ export class PredictorRuntime {
         apis.set(api.name, runtime);
       }
 
-      const service = new TaskService({ apis, store, now, isShuttingDown: () => lifecycle.shuttingDown });
+      const service = new TaskService({ apis, store, now, checkCallbackAddress, isShuttingDown: () => lifecycle.shuttingDown });
       const app = createApp({ service, apis, log, ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
@@ -171,6 +188,7 @@ export class PredictorRuntime {
         store,
         apis,
         dispatcher,
+        connections,
         log,
         gracePeriodMs: options.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
         sweepTimer,
@@ -180,6 +198,7 @@ export class PredictorRuntime {
       log.info({ url: runtime.url, apis: [...apis.keys()] }, "serving");
       return runtime;
     } catch (error) {
+      await connections.close();
       await store.close();
       throw error;
     }
@@ -216,6 +235,7 @@ export class PredictorRuntime {
     this.#server.closeIdleConnections();
     await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
     await this.#dispatcher.stop(Math.max(0, deadline - Date.now()));
+    await this.#connections.close();
     this.#server.closeAllConnections();
     await serverClosed;
     await this.#store.close();

@@ -6,6 +6,8 @@ import { ConfigError, type ConfigProblem } from "../errors.js";
 import type { CallbackAuth } from "../tasks/task.js";
 import { parseCidr } from "../webhook/cidr.js";
 import { parseCallbackUrl } from "../webhook/callback-url.js";
+import { clientCertificateProblem } from "../webhook/client-certificate.js";
+import { NetworkGuard } from "../webhook/network-guard.js";
 import { decodeSigningSecret } from "../webhook/signature.js";
 import type { ApiConfig, RuntimeConfig } from "./api-config.js";
 import { interpolateEnv } from "./env-interpolation.js";
@@ -109,30 +111,46 @@ function resolveApi(
 
   const hook = spec.webhook;
   const callbackEnabled = hook.post_inference_hooks.includes("callback");
+  let allowNetworksValid = true;
+  hook.allow_networks.forEach((entry, i) => {
+    const parsed = parseCidr(entry);
+    if ("problem" in parsed) {
+      problem(at("webhook", "allow_networks", i), parsed.problem);
+      allowNetworksValid = false;
+    }
+  });
   if (hook.default_callback_url !== undefined) {
     const parsed = parseCallbackUrl(hook.default_callback_url);
-    if ("problem" in parsed) problem(at("webhook", "default_callback_url"), parsed.problem);
+    if ("problem" in parsed) {
+      problem(at("webhook", "default_callback_url"), parsed.problem);
+    } else if (allowNetworksValid) {
+      // The same rule as a callback_url given at submit: an IP literal outside allow_networks is refused up front.
+      const refusal = new NetworkGuard({ allowNetworks: hook.allow_networks }).refusedLiteral(parsed.url.hostname);
+      if (refusal !== undefined) problem(at("webhook", "default_callback_url"), `refused: ${refusal.message}`);
+    }
   }
   let defaultCallbackAuth: CallbackAuth | undefined;
   const auth = hook.default_callback_auth;
   if (auth?.kind === "basic") {
     defaultCallbackAuth = { kind: "basic", username: auth.username, password: auth.password };
   } else if (auth?.kind === "mtls") {
-    const read = (key: "cert" | "key" | "ca", expected: string): string => {
+    let readable = true;
+    const read = (key: "cert" | "key" | "ca"): string => {
       const path = resolveFrom(dir, auth[key]!);
       try {
-        const pem = readFileSync(path, "utf8");
-        if (!pem.includes(`-----BEGIN `) || !pem.includes(expected)) {
-          problem(at("webhook", "default_callback_auth", key), `${path} is not a PEM file holding ${expected === "PRIVATE KEY" ? "a private key" : "a certificate"}`);
-        }
-        return pem;
+        return readFileSync(path, "utf8");
       } catch (error) {
         problem(at("webhook", "default_callback_auth", key), `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        readable = false;
         return "";
       }
     };
-    defaultCallbackAuth = { kind: "mtls", cert: read("cert", "CERTIFICATE"), key: read("key", "PRIVATE KEY") };
-    if (auth.ca !== undefined) defaultCallbackAuth.ca = read("ca", "CERTIFICATE");
+    defaultCallbackAuth = { kind: "mtls", cert: read("cert"), key: read("key") };
+    if (auth.ca !== undefined) defaultCallbackAuth.ca = read("ca");
+    const unusable = readable ? clientCertificateProblem(defaultCallbackAuth) : undefined;
+    if (unusable !== undefined) {
+      problem(at("webhook", "default_callback_auth", unusable.field), `${resolveFrom(dir, auth[unusable.field]!)} ${unusable.message}`);
+    }
   }
   if (hook.signing_secret !== undefined) {
     const decoded = decodeSigningSecret(hook.signing_secret);
@@ -141,10 +159,6 @@ function resolveApi(
       warnings.push(`apis[${index}].webhook.signing_secret is ${decoded.key.length} bytes; Standard Webhooks recommends 24 to 64 random bytes`);
     }
   }
-  hook.allow_networks.forEach((entry, i) => {
-    const parsed = parseCidr(entry);
-    if ("problem" in parsed) problem(at("webhook", "allow_networks", i), parsed.problem);
-  });
 
   if (spec.kind === "RealtimeAPI" && (callbackEnabled || hook.default_callback_url !== undefined)) {
     warnings.push(`apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result and sends no webhook, so its webhook settings are ignored`);

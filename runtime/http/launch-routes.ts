@@ -1,23 +1,23 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { Router } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
-import type { CallbackAuth } from "../tasks/task.js";
+import type { CallbackTarget } from "../tasks/task.js";
 import type { TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
 import { jsonBody } from "./json-body.js";
+import { parseLaunchCallbackAuth } from "./launch-callback-auth.js";
 import { launchStatusView } from "./views.js";
 
 /** The body the Launch client sends (`EndpointPredictV1Request`); absent fields arrive as null. */
 interface LaunchTaskRequest {
   args?: unknown;
   callback_url?: string | null;
-  callback_auth?: CallbackAuth | null;
+  callback_auth?: unknown;
   url?: string | null;
   cloudpickle?: string | null;
   return_pickled?: boolean;
 }
 
-const pem = { type: "string", minLength: 1, pattern: "-----BEGIN " } as const;
 const launchTaskRequestSchema = {
   type: "object",
   additionalProperties: false,
@@ -25,23 +25,8 @@ const launchTaskRequestSchema = {
   properties: {
     args: {},
     callback_url: { type: ["string", "null"] },
-    callback_auth: {
-      oneOf: [
-        { type: "null" },
-        {
-          type: "object",
-          additionalProperties: false,
-          required: ["kind", "username", "password"],
-          properties: { kind: { const: "basic" }, username: { type: "string", minLength: 1 }, password: { type: "string", minLength: 1 } },
-        },
-        {
-          type: "object",
-          additionalProperties: false,
-          required: ["kind", "cert", "key"],
-          properties: { kind: { const: "mtls" }, cert: pem, key: pem, ca: pem },
-        },
-      ],
-    },
+    // Checked by parseLaunchCallbackAuth, which can say precisely what is wrong without quoting a secret.
+    callback_auth: {},
     url: { type: "null" },
     cloudpickle: { type: "null" },
     return_pickled: { const: false },
@@ -63,22 +48,24 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     if (apiName === undefined) {
       throw new RequestError(ErrorCode.badRequest, 400, "the model_endpoint_name query parameter is required; POST /v1/async-tasks?model_endpoint_name=NAME");
     }
+    service.api(apiName);
     const body = req.body as unknown;
     if (!validateLaunchTaskRequest(body)) {
-      throw new RequestError(ErrorCode.callbackInvalid, 400, describeLaunchBodyError(validateLaunchTaskRequest.errors ?? []));
+      throw new RequestError(ErrorCode.badRequest, 400, describeLaunchBodyError(validateLaunchTaskRequest.errors ?? []));
     }
+    const parsedAuth = parseLaunchCallbackAuth(body.callback_auth);
+    if ("problem" in parsedAuth) throw new RequestError(ErrorCode.callbackInvalid, 400, parsedAuth.problem);
     const idempotencyKey = singleHeader(req, "x-request-id");
-    const callbackUrl = body.callback_url ?? undefined;
-    const callbackAuth = body.callback_auth ?? undefined;
-    if (callbackAuth !== undefined && callbackUrl === undefined) {
-      // Per-request credentials only ever go to the per-request URL, never to the API's default receiver.
-      throw new RequestError(ErrorCode.callbackInvalid, 400, "callback_auth was given without callback_url; give both, or neither to use the API's defaults");
-    }
+    // As in Launch, callback_url and callback_auth each override the API's default on their own: credentials given
+    // without a URL go with the report to default_callback_url.
+    const callback: CallbackTarget = {};
+    if (typeof body.callback_url === "string") callback.url = body.callback_url;
+    if (parsedAuth.auth !== undefined) callback.auth = parsedAuth.auth;
     const { task } = await service.submit(apiName, {
       payload: body.args,
       format: "launch",
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      ...(callbackUrl === undefined ? {} : { callback: { url: callbackUrl, ...(callbackAuth === undefined ? {} : { auth: callbackAuth }) } }),
+      ...(callback.url === undefined && callback.auth === undefined ? {} : { callback }),
     });
     res.status(200).json({ task_id: task.id });
   });
@@ -105,11 +92,5 @@ function describeLaunchBodyError(errors: ErrorObject[]): string {
   if (path === "/cloudpickle") return "cloudpickle payloads are not supported; send the payload as JSON in args";
   if (path === "/return_pickled") return "return_pickled is not supported; results are always JSON";
   if (path === "/callback_url") return "callback_url must be a string URL";
-  if (path.startsWith("/callback_auth")) {
-    return (
-      'callback_auth must be {"kind": "basic", "username": "...", "password": "..."} or ' +
-      '{"kind": "mtls", "cert": "<PEM>", "key": "<PEM>", "ca"?: "<PEM>"} (PEM text, not file paths)'
-    );
-  }
   return `the body is invalid at ${path || "its top level"}: ${first?.message ?? "unknown problem"}`;
 }

@@ -4,6 +4,7 @@ import { ErrorCode, RequestError } from "../errors.js";
 import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { parseCallbackUrl } from "../webhook/callback-url.js";
+import { clientCertificateProblem } from "../webhook/client-certificate.js";
 import type { ApiCapacity } from "../worker/api-capacity.js";
 import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
@@ -148,11 +149,23 @@ export class TaskService {
   }
 
   #validateCallback(callback: CallbackTarget, api: ApiConfig): void {
-    const parsed = parseCallbackUrl(callback.url);
-    if ("problem" in parsed) {
-      throw new RequestError(ErrorCode.callbackInvalid, 400, `callback_url ${parsed.problem}`);
+    if (callback.url !== undefined) {
+      const parsed = parseCallbackUrl(callback.url);
+      if ("problem" in parsed) {
+        throw new RequestError(ErrorCode.callbackInvalid, 400, `callback_url ${parsed.problem}`);
+      }
+      this.#options.checkCallbackAddress?.(parsed.url, api);
+    } else if (callback.auth !== undefined && api.webhook.defaultCallbackUrl === undefined) {
+      throw new RequestError(
+        ErrorCode.callbackInvalid,
+        400,
+        `callback_auth was given without callback_url, and API "${api.name}" has no default_callback_url to use it with; give callback_url too`,
+      );
     }
-    this.#options.checkCallbackAddress?.(parsed.url, api);
+    if (callback.auth?.kind === "mtls") {
+      const problem = clientCertificateProblem(callback.auth, this.#now());
+      if (problem !== undefined) throw new RequestError(ErrorCode.callbackInvalid, 400, `callback_auth.${problem.field} ${problem.message}`);
+    }
   }
 
   #refuseWhenShuttingDown(): void {

@@ -23,9 +23,11 @@ export interface MtlsCallbackAuth {
 /** How the runtime authenticates to a receiver. */
 export type CallbackAuth = BasicCallbackAuth | MtlsCallbackAuth;
 
-/** A callback given with one request, overriding the API's default. */
+/** A callback given with one request; each part overrides the API's default independently (Launch semantics). */
 export interface CallbackTarget {
-  url: string;
+  /** Absent: the report goes to the API's default_callback_url. */
+  url?: string;
+  /** Absent: the API's default_callback_auth applies where it may (see `defaultAuthFor`). */
   auth?: CallbackAuth;
 }
 

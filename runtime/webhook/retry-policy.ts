@@ -3,16 +3,19 @@
  * Retry-After clamping happen here, and nothing here does I/O, so every rule is unit-tested directly.
  */
 
-/** How one attempt ended, as far as the retry rules care. */
+/**
+ * How one attempt ended, as far as the retry rules care. `answer` is the start of the receiver's response body, for
+ * the status answer's last_error (secrets already removed).
+ */
 export type AttemptOutcome =
   /** Any 2xx. */
   | { kind: "delivered"; statusCode: number }
   /** A 4xx other than 408/409/425/429 (and 410): the receiver refused this report for good. */
-  | { kind: "rejected"; statusCode: number }
+  | { kind: "rejected"; statusCode: number; answer?: string }
   /** 410 Gone: the receiver asks us to stop. */
-  | { kind: "gone"; statusCode: 410 }
+  | { kind: "gone"; statusCode: 410; answer?: string }
   /** 5xx, 408, 409, 425, 429, 3xx (never followed), or a connection error: try again later. */
-  | { kind: "retryable"; statusCode?: number; error: string; retryAfterMs?: number }
+  | { kind: "retryable"; statusCode?: number; error: string; retryAfterMs?: number; answer?: string }
   /** The exchange did not finish within timeout_s. */
   | { kind: "timeout"; error: string }
   /** The network guard refused the address: final, a retry would be refused too. */
@@ -83,11 +86,15 @@ export function nextStep(
   return { kind: "retry", delayMs: Math.round(delayMs) };
 }
 
+const HTTP_DATE_START = /^\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/i;
+
 /** Parses a Retry-After header (delta seconds or an HTTP date) into ms from `now`; undefined when absent or invalid. */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   if (text === undefined || text.trim() === "") return undefined;
   if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
+  // Every HTTP-date form (RFC 9110 section 5.6.7) starts with a day name; Date.parse alone would also take "-5".
+  if (!HTTP_DATE_START.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);

@@ -1,25 +1,25 @@
-import { Agent, request, type Dispatcher } from "undici";
+import { request, type Dispatcher } from "undici";
 import type { WebhookConfig } from "../config/api-config.js";
 import type { DeliveryRecord } from "../tasks/delivery.js";
 import type { CallbackAuth } from "../tasks/task.js";
 import { VERSION } from "../version.js";
+import { basicToken, redactSecrets, secretsOf } from "./attempt-secrets.js";
+import { describeConnectionError } from "./connection-errors.js";
+import { CallbackAddressRefusedError } from "./network-guard.js";
 import { classifyStatus, parseRetryAfter, type AttemptOutcome } from "./retry-policy.js";
 import { decodeSigningSecret, signWebhook } from "./signature.js";
 
 /** The most of a receiver's answer that is read; the rest is discarded with the connection. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
-
-/** Picks the undici dispatcher (connection pool) for a delivery's credentials. */
-export type DispatcherFor = (auth: CallbackAuth | undefined) => Dispatcher;
-
-const sharedAgent = new Agent();
-const defaultDispatcherFor: DispatcherFor = () => sharedAgent;
+/** How much of a receiver's answer is kept for last_error. */
+const ANSWER_EXCERPT_CHARS = 200;
 
 /** Options of {@link sendAttempt}. */
 export interface SendAttemptOptions {
+  /** The guarded dispatcher to send through, from `ConnectionPool.dispatcherFor` (it holds the client certificate). */
+  dispatcher: Dispatcher;
   /** Credentials the attempt uses (per request, or the API's default where it may go to this URL). */
   auth?: CallbackAuth;
-  dispatcherFor?: DispatcherFor;
   /** Aborts the attempt from outside (shutdown); the caller then does not record it. */
   signal?: AbortSignal;
   now?: () => number;
@@ -45,92 +45,113 @@ export function reportHeaders(
     if ("key" in secret) headers["webhook-signature"] = signWebhook(secret.key, delivery.webhookId, timestampSeconds, delivery.body);
   }
   if (auth?.kind === "basic") {
-    headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
+    headers.authorization = `Basic ${basicToken(auth.username, auth.password)}`;
   }
   return headers;
 }
 
 /**
  * Sends one attempt of a report and says how it ended; never throws. `timeoutMs` bounds the whole exchange
- * (connect, send, status, and the capped body read), not just idle gaps, so a receiver trickling bytes is cut off.
+ * (connect, send, status line and headers, and the capped body read), not just idle gaps, so a receiver trickling
+ * bytes is cut off at the deadline and its connection closed.
  */
 export async function sendAttempt(
   delivery: DeliveryRecord,
   webhook: Pick<WebhookConfig, "signingSecret" | "timeoutMs">,
-  options: SendAttemptOptions = {},
+  options: SendAttemptOptions,
 ): Promise<AttemptOutcome> {
   const now = options.now ?? Date.now;
-  const deadline = AbortSignal.timeout(webhook.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  const exchange = new AbortController();
+  let timedOut = false;
+  // A plain timer rather than AbortSignal.timeout, so it is cleared the moment the attempt ends.
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    exchange.abort(new Error(`no complete answer within timeout_s`));
+  }, webhook.timeoutMs);
+  const onShutdown = (): void => exchange.abort(options.signal?.reason);
+  if (options.signal?.aborted) onShutdown();
+  else options.signal?.addEventListener("abort", onShutdown, { once: true });
+
+  const secrets = secretsOf(webhook, options.auth);
   const headers = reportHeaders(delivery, webhook, Math.floor(now() / 1000), options.auth);
-  const dispatcher = (options.dispatcherFor ?? defaultDispatcherFor)(options.auth);
-  let statusCode: number | undefined;
   try {
-    const response = await request(delivery.url, { method: "POST", headers, body: delivery.body, dispatcher, signal });
-    statusCode = response.statusCode;
+    const response = await request(delivery.url, {
+      method: "POST",
+      headers,
+      body: delivery.body,
+      dispatcher: options.dispatcher,
+      signal: exchange.signal,
+    });
     const retryAfterMs = parseRetryAfter(response.headers["retry-after"], now());
-    await drain(response.body, signal);
-    return classifyStatus(statusCode, retryAfterMs);
+    // Once the status line arrived the receiver has decided: a body cut off at the deadline or at the size cap does
+    // not change the outcome (readAnswer never throws).
+    const answer = redactSecrets(await readAnswer(response.body, exchange.signal), secrets);
+    return withAnswer(classifyStatus(response.statusCode, retryAfterMs), answer);
   } catch (error) {
-    // Once the status line arrived the receiver has decided; a slow or oversized body does not change that.
-    if (statusCode !== undefined) return classifyStatus(statusCode);
-    if (deadline.aborted) {
-      return { kind: "timeout", error: `no answer within timeout_s (${webhook.timeoutMs / 1000} s)` };
+    if (timedOut) {
+      return { kind: "timeout", error: `no complete answer within timeout_s (${webhook.timeoutMs / 1000} s); the connection was closed` };
     }
-    return { kind: "retryable", error: describeConnectionError(error) };
+    const refusal = findCause(error, CallbackAddressRefusedError);
+    if (refusal !== undefined) return { kind: "refused", error: refusal.message };
+    return { kind: "retryable", error: describeConnectionError(error, { secrets, mtls: options.auth?.kind === "mtls" }) };
+  } finally {
+    clearTimeout(deadline);
+    options.signal?.removeEventListener("abort", onShutdown);
   }
 }
 
-/** Reads and discards at most {@link MAX_RESPONSE_BYTES} of the answer, then drops the connection if more follows. */
-async function drain(body: Dispatcher.ResponseData["body"], signal: AbortSignal): Promise<void> {
+/**
+ * Reads at most {@link MAX_RESPONSE_BYTES} of the answer and keeps its start as text; beyond the cap, or when the
+ * deadline passes, the body is destroyed, which closes the connection. Never throws.
+ */
+async function readAnswer(body: Dispatcher.ResponseData["body"], signal: AbortSignal): Promise<string> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
   let received = 0;
   const onAbort = (): void => {
     body.destroy();
   };
+  if (signal.aborted) onAbort();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     for await (const chunk of body) {
-      received += (chunk as Buffer).length;
+      const bytes = chunk as Buffer;
+      received += bytes.length;
+      if (keptBytes < ANSWER_EXCERPT_CHARS * 4) {
+        kept.push(bytes);
+        keptBytes += bytes.length;
+      }
       if (received > MAX_RESPONSE_BYTES) {
         body.destroy();
-        return;
+        break;
       }
     }
+  } catch {
+    // Destroyed at the deadline or reset by the receiver: what arrived is all there is.
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
+  return excerpt(Buffer.concat(kept).toString("utf8"));
 }
 
-const CONNECTION_ERRORS: Record<string, string> = {
-  ECONNREFUSED: "connection refused: nothing listens at the callback address",
-  ECONNRESET: "the receiver reset the connection",
-  ENOTFOUND: "the callback host name does not resolve",
-  EAI_AGAIN: "the callback host name could not be resolved (temporary DNS failure)",
-  EHOSTUNREACH: "the callback host is unreachable",
-  ENETUNREACH: "the callback network is unreachable",
-  UND_ERR_SOCKET: "the receiver closed the connection without a complete answer",
-  UND_ERR_CLOSED: "the connection closed before an answer",
-  HPE_INVALID_CONSTANT: "the receiver's answer is not valid HTTP",
-  HPE_INVALID_STATUS: "the receiver's answer has an invalid status line",
-  HPE_INVALID_HEADER_TOKEN: "the receiver's answer has invalid headers",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "the receiver's certificate is self-signed and not trusted (set ca, or NODE_EXTRA_CA_CERTS)",
-  SELF_SIGNED_CERT_IN_CHAIN: "the receiver's certificate chain ends in an untrusted self-signed CA (set ca, or NODE_EXTRA_CA_CERTS)",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the receiver's certificate is not signed by a trusted CA (set ca, or NODE_EXTRA_CA_CERTS)",
-  CERT_HAS_EXPIRED: "the receiver's certificate has expired",
-  ERR_TLS_CERT_ALTNAME_INVALID: "the receiver's certificate does not name the callback host",
-};
+/** One line of printable text, at most {@link ANSWER_EXCERPT_CHARS} long. */
+function excerpt(text: string): string {
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, " ").trim();
+  const characters = [...line];
+  return characters.length > ANSWER_EXCERPT_CHARS ? `${characters.slice(0, ANSWER_EXCERPT_CHARS).join("")}…` : line;
+}
 
-/** A connection failure in words a receiver's owner can act on; never includes credentials. */
-export function describeConnectionError(error: unknown): string {
+function withAnswer(outcome: AttemptOutcome, answer: string): AttemptOutcome {
+  if (answer === "" || outcome.kind === "delivered" || outcome.kind === "timeout" || outcome.kind === "refused") return outcome;
+  return { ...outcome, answer };
+}
+
+/** The first error of `type` in the cause chain of `error`. */
+function findCause<T extends Error>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
   const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current instanceof Error && !seen.has(current)) {
+  for (let current = error; current instanceof Error && !seen.has(current); current = current.cause) {
+    if (current instanceof type) return current;
     seen.add(current);
-    const code = (current as NodeJS.ErrnoException).code;
-    if (code && CONNECTION_ERRORS[code]) return `${CONNECTION_ERRORS[code]} (${code})`;
-    current = current.cause;
   }
-  const first = error instanceof Error ? error : undefined;
-  const code = (first as NodeJS.ErrnoException | undefined)?.code;
-  return `connection failed: ${first?.message ?? String(error)}${code ? ` (${code})` : ""}`;
+  return undefined;
 }

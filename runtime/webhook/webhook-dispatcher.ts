@@ -3,6 +3,7 @@ import type { ApiConfig } from "../config/api-config.js";
 import type { TaskStore } from "../store/task-store.js";
 import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import { redactCallbackUrl } from "./callback-url.js";
+import { describeOutcome } from "./describe-outcome.js";
 import { nextStep, type AttemptOutcome } from "./retry-policy.js";
 
 /** Sends one attempt of a delivery for its API; resolves to how it ended and never throws. */
@@ -137,8 +138,8 @@ export class WebhookDispatcher {
     const step = nextStep(api.webhook, attempts, outcome, random);
     const update: DeliveryUpdate =
       step.kind === "retry"
-        ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome) }
-        : { status: step.status, attempts, ...describeOutcome(outcome) };
+        ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome, step, api.webhook) }
+        : { status: step.status, attempts, ...describeOutcome(outcome, step, api.webhook) };
     await store.recordAttempt(delivery.taskId, update);
     const durationMs = this.#now() - started;
     onAttempt?.(delivery, outcome, update, durationMs);
@@ -201,25 +202,5 @@ export class WebhookDispatcher {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
-  }
-}
-
-/** The status answer's view of an attempt: last status code and, unless delivered cleanly, what went wrong. */
-function describeOutcome(outcome: AttemptOutcome): Pick<DeliveryUpdate, "lastStatusCode" | "lastError"> {
-  switch (outcome.kind) {
-    case "delivered":
-      return { lastStatusCode: outcome.statusCode };
-    case "rejected":
-      return {
-        lastStatusCode: outcome.statusCode,
-        lastError: `the receiver answered ${outcome.statusCode}; a 4xx other than 408, 409, 425 and 429 is final, so no retry`,
-      };
-    case "gone":
-      return { lastStatusCode: 410, lastError: "the receiver answered 410 Gone, which stops retries" };
-    case "retryable":
-      return outcome.statusCode === undefined ? { lastError: outcome.error } : { lastStatusCode: outcome.statusCode, lastError: outcome.error };
-    case "timeout":
-    case "refused":
-      return { lastError: outcome.error };
   }
 }
