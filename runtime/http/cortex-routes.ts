@@ -27,8 +27,7 @@ export function cortexRoutes(service: TaskService, bodyLimitBytes: number): Rout
         if (outcome.status === "completed") {
           res.status(200).json(outcome.result);
         } else {
-          const timedOut = outcome.error.startsWith("predict() did not finish");
-          res.status(timedOut ? 504 : 500).json({ error: outcome.error });
+          res.status(outcome.timedOut ? 504 : 500).json({ error: outcome.error });
         }
         return;
       }

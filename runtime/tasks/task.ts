@@ -54,6 +54,8 @@ export type TaskOutcome =
       error: string;
       /** The stack, when there was one; shown as Launch's `traceback`. */
       traceback?: string;
+      /** predict() ran past predict_timeout_s (a realtime request answers 504 rather than 500). */
+      timedOut?: true;
       finishedAt: number;
     };
 

@@ -76,8 +76,9 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
 function failed(error: unknown, finishedAt: number): TaskOutcome {
   if (error instanceof Error) {
     const message = error.message.trim() || `${error.name} (without a message)`;
+    if (error instanceof PredictTimeout) return { status: "failed", error: message, timedOut: true, finishedAt };
     const outcome: TaskOutcome = { status: "failed", error: message, finishedAt };
-    if (!(error instanceof PredictTimeout) && error.stack) outcome.traceback = error.stack;
+    if (error.stack) outcome.traceback = error.stack;
     return outcome;
   }
   const message = typeof error === "string" ? error : safeStringify(error);

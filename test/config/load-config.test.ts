@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, parseConfig } from "../../runtime/config/load-config.js";
 import { DEFAULT_RETRY_SCHEDULE_S } from "../../runtime/config/schema.js";
 import { ConfigError, ErrorCode } from "../../runtime/errors.js";
+import { writeCertificates } from "../../toolkit/certs/certificate-files.js";
 
 const dir = mkdtempSync(join(tmpdir(), "config-test-"));
 writeFileSync(join(dir, "p.ts"), "export default class P { predict() { return 1; } }");
-writeFileSync(join(dir, "client.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-writeFileSync(join(dir, "client-key.pem"), "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n");
+beforeAll(() => writeCertificates(dir));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const file = join(dir, "cortex.yaml");
@@ -76,7 +76,7 @@ describe("loadConfig: a valid file", () => {
       kind: mtls
       cert: client.pem
       key: client-key.pem
-      ca: client.pem
+      ca: ca.pem
     signing_secret: \${WEBHOOK_SECRET}
     timeout_s: 2
     ignore_timeout: true
@@ -133,6 +133,7 @@ describe("loadConfig: a valid file", () => {
   it("warns (without failing) about settings that do nothing", () => {
     const config = parse(`${minimal}  webhook:
     default_callback_url: http://127.0.0.1:9/hook
+    allow_networks: [127.0.0.1]
 - name: now
   kind: RealtimeAPI
   predictor: { type: typescript, path: p.ts }
@@ -233,8 +234,24 @@ describe("loadConfig: one message per problem, with file, line and key path", ()
     expect(text).toContain(`${file}:7 apis[0].webhook.allow_networks[0]: "10.0.0.0/33" has prefix length 33`);
     expect(text).toContain(`${file}:7 apis[0].webhook.allow_networks[1]: "not-a-net" is not an IP range`);
     expect(text).toContain(`${file}:8 apis[0].webhook.default_callback_auth.cert: cannot read ${join(dir, "nope.pem")}: ENOENT`);
-    expect(text).toContain(`${file}:8 apis[0].webhook.default_callback_auth.key: ${join(dir, "p.ts")} is not a PEM file holding a private key`);
     expect(text).toContain(`${file}:12 apis[2].name: "sum" is already the name of apis[1]; API names must be unique`);
+  });
+
+  it("refuses client certificates that cannot work: not PEM, or a key that does not match", () => {
+    const mtls = (cert: string, key: string) => `${minimal}  webhook:\n    default_callback_auth: { kind: mtls, cert: ${cert}, key: ${key} }\n`;
+    expect(problemsOf(mtls("p.ts", "client-key.pem"))).toEqual([
+      `${file}:7 apis[0].webhook.default_callback_auth.cert: ${join(dir, "p.ts")} is not a PEM certificate (text starting with -----BEGIN CERTIFICATE-----)`,
+    ]);
+    const mismatch = problemsOf(mtls("client.pem", "server-key.pem"));
+    expect(mismatch).toHaveLength(1);
+    expect(mismatch[0]).toMatch(/default_callback_auth\.key: .*server-key\.pem does not belong to cert \(their public keys differ\)/);
+    expect(mismatch[0]).not.toContain("PRIVATE KEY-----\n");
+  });
+
+  it("refuses a default_callback_url whose IP literal allow_networks does not admit", () => {
+    const problems = problemsOf(`${minimal}  webhook:\n    default_callback_url: http://2130706433/hook\n`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^.*:7 apis\[0\]\.webhook\.default_callback_url: refused: .*127\.0\.0\.1.*allow_networks/);
   });
 
   it("refuses credentials inside a callback URL", () => {

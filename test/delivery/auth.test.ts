@@ -63,7 +63,7 @@ describe("mTLS", () => {
   it("presents the configured client certificate to a receiver that requires one", async () => {
     const taskId = await cortexTask("mtls-default");
     expect(await waitForSettledWebhook(runtime, `/mtls-default/${taskId}`)).toEqual({ status: "delivered", attempts: 1, last_status_code: 200 });
-    expect(reportOf(mtlsReceiver, taskId)?.clientCertificate).toBe("predictor-runtime test client");
+    expect(reportOf(mtlsReceiver, taskId)?.clientCertificate).toBe("predictor-runtime client");
   });
 
   it("presents a client certificate given with a Launch request", async () => {
@@ -77,7 +77,7 @@ describe("mTLS", () => {
     const taskId = String(body.task_id);
     expect(await waitForSettledWebhook(runtime, `/v1/async-tasks/${taskId}`)).toEqual({ status: "delivered", attempts: 1, last_status_code: 200 });
     const report = reportOf(mtlsReceiver, taskId)!;
-    expect(report.clientCertificate).toBe("predictor-runtime test client");
+    expect(report.clientCertificate).toBe("predictor-runtime client");
     expect(report.json).toMatchObject({ task_id: taskId, status: "SUCCESS" });
   });
 
@@ -184,7 +184,7 @@ describe("mTLS without ca", () => {
       await waitUntil("the child runtime is ready", async () => (await fetch(`${url}/readyz`)).status === 200);
       const { body } = await postJson(`${url}/trusting`, { x: 1 });
       const delivered = await waitUntil("the report arrived over mTLS", () => reportOf(mtlsReceiver, String(body.id)), 10_000);
-      expect(delivered.clientCertificate).toBe("predictor-runtime test client");
+      expect(delivered.clientCertificate).toBe("predictor-runtime client");
     } finally {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");

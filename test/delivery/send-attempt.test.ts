@@ -221,7 +221,7 @@ describe("mTLS", () => {
     const auth: CallbackAuth = { kind: "mtls", cert: certs.client.cert, key: certs.client.key, ca: certs.ca.cert };
     expect(await send(`https://localhost:${receiver.port}`, { auth })).toEqual({ kind: "delivered", statusCode: 200 });
     expect(await send(receiver.url, { auth })).toEqual({ kind: "delivered", statusCode: 200 });
-    expect(receiver.requests.map((request) => request.clientCertificate)).toEqual(["predictor-runtime test client", "predictor-runtime test client"]);
+    expect(receiver.requests.map((request) => request.clientCertificate)).toEqual(["predictor-runtime client", "predictor-runtime client"]);
   });
 
   it("is refused by the receiver with a client certificate from a CA it does not trust", async () => {

@@ -54,7 +54,7 @@ describe("runPrediction", () => {
       "id",
       { timeoutMs: 50 },
     );
-    expect(outcome).toMatchObject({ status: "failed", error: "predict() did not finish within predict_timeout_s (0.05 s)" });
+    expect(outcome).toMatchObject({ status: "failed", error: "predict() did not finish within predict_timeout_s (0.05 s)", timedOut: true });
     expect(outcome.status === "failed" && outcome.traceback).toBeUndefined();
     expect(seenSignal?.aborted).toBe(true);
   });
