@@ -4,7 +4,10 @@ import type { Logger } from "pino";
 import type { ApiConfig, RuntimeConfig } from "./config/api-config.js";
 import { ErrorCode, RuntimeError } from "./errors.js";
 import { createApp } from "./http/app.js";
+import { docsRoutes } from "./http/docs-routes.js";
+import { openApiRoutes } from "./http/openapi-routes.js";
 import { createLogger } from "./log.js";
+import { buildOpenApiDocument } from "./openapi/openapi-document.js";
 import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
 import type { Predictor } from "./predictor/predictor.js";
 import { Outbox } from "./outbox/outbox.js";
@@ -150,7 +153,13 @@ export class PredictorRuntime {
       }
 
       const service = new TaskService({ apis, store, now, isShuttingDown: () => lifecycle.shuttingDown });
-      const app = createApp({ service, apis, log, ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) });
+      const app = createApp({
+        service,
+        apis,
+        log,
+        ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+        extraRoutes: [openApiRoutes(buildOpenApiDocument(config.apis)), docsRoutes()],
+      });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
       dispatcher.start();

@@ -18,7 +18,8 @@ interface LaunchTaskRequest {
 }
 
 const pem = { type: "string", minLength: 1, pattern: "-----BEGIN " } as const;
-const launchTaskRequestSchema = {
+/** JSON Schema of the Launch request body; the OpenAPI document embeds it. */
+export const launchTaskRequestSchema = {
   type: "object",
   additionalProperties: false,
   required: ["args"],

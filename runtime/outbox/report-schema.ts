@@ -7,12 +7,12 @@
  * so the same objects serve ajv and the OpenAPI document.
  */
 
-/** `timestamp` of a report: `Date.prototype.toISOString()`, UTC with milliseconds. */
-const finishedAtSchema = {
+/** When a task finished, as reports and status answers write it: `Date.prototype.toISOString()`, UTC with ms. */
+export const finishedAtSchema = {
   type: "string",
   format: "date-time",
   pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z$",
-  description: "When the task finished (ISO 8601, UTC, milliseconds). The same on every retry of the report.",
+  description: "When the task finished (ISO 8601, UTC, milliseconds); a report carries the same value on every retry.",
   examples: ["2026-11-22T09:48:29.123Z"],
 } as const;
 

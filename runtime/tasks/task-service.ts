@@ -47,7 +47,7 @@ export interface TaskServiceOptions {
 }
 
 /** Longest x-request-id accepted; it is stored and indexed per task. */
-const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
 /**
  * The one core behind both HTTP surfaces: submit, look up, predict now. Adapters translate their wire forms to and
