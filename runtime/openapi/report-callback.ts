@@ -70,9 +70,9 @@ export function reportCallbacks(options: ReportCallbackOptions): Record<string, 
             },
           },
           responses: {
+            // No "410" key: a numeric key would sort first in JSON; 410 is worded under 4XX instead.
             "2XX": { description: "Delivered: the report is not sent again." },
-            "410": { description: "Gone: retries stop and the webhook is failed." },
-            "4XX": { description: "Rejected for good (no retry), except 408, 409, 425 and 429, which are retried." },
+            "4XX": { description: "Rejected for good: no retry, the webhook is failed (410 Gone included). Except 408, 409, 425 and 429, which are retried." },
             default: {
               description:
                 "Anything else (5xx, 3xx, which is never followed, 408/409/425/429, a timeout or a connection error) is retried on retry_schedule_s. A Retry-After is honoured, capped at twice the scheduled wait.",
