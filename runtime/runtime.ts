@@ -5,8 +5,10 @@ import type { ApiConfig, RuntimeConfig } from "./config/api-config.js";
 import { ErrorCode, RuntimeError } from "./errors.js";
 import { createApp } from "./http/app.js";
 import { docsRoutes } from "./http/docs-routes.js";
+import { metricsRoutes } from "./http/metrics-routes.js";
 import { openApiRoutes } from "./http/openapi-routes.js";
 import { createLogger } from "./log.js";
+import { RuntimeMetrics } from "./metrics/runtime-metrics.js";
 import { buildOpenApiDocument } from "./openapi/openapi-document.js";
 import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
 import type { Predictor } from "./predictor/predictor.js";
@@ -115,12 +117,14 @@ export class PredictorRuntime {
       const apis = new Map<string, ApiRuntime>();
       const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
       const lifecycle = { shuttingDown: false };
+      const metrics = new RuntimeMetrics({ apis: config.apis, now });
       const dispatcher = new WebhookDispatcher({
         store,
         apis: apiConfigs,
         log,
         now,
         ...(options.random ? { random: options.random } : {}),
+        onAttempt: (delivery, outcome, update, durationMs) => metrics.webhookAttempt(delivery, outcome, update, durationMs),
         send: (delivery, api, signal) =>
           sendAttempt(delivery, api.webhook, { auth: delivery.auth ?? defaultAuthFor(api, delivery.url), signal, now }),
       });
@@ -143,7 +147,10 @@ export class PredictorRuntime {
                   finisher: outbox,
                   concurrency: api.predictor.threadsPerProcess,
                   ...(api.predictor.predictTimeoutMs === undefined ? {} : { predictTimeoutMs: api.predictor.predictTimeoutMs }),
-                  onTaskSettled: () => capacity.release(),
+                  onTaskSettled: (task, outcome) => {
+                    capacity.release();
+                    metrics.taskFinished(task, outcome);
+                  },
                   log,
                   now,
                 }),
@@ -152,13 +159,21 @@ export class PredictorRuntime {
         apis.set(api.name, runtime);
       }
 
-      const service = new TaskService({ apis, store, now, isShuttingDown: () => lifecycle.shuttingDown });
+      metrics.observe(apis);
+      const service = new TaskService({
+        apis,
+        store,
+        now,
+        isShuttingDown: () => lifecycle.shuttingDown,
+        onTaskCreated: (task) => metrics.taskSubmitted(task),
+        onPredicted: (api, outcome, durationMs) => metrics.predicted(api, outcome, durationMs),
+      });
       const app = createApp({
         service,
         apis,
         log,
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
-        extraRoutes: [openApiRoutes(buildOpenApiDocument(config.apis)), docsRoutes()],
+        extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis)), docsRoutes()],
       });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
