@@ -5,6 +5,7 @@ import type { CallbackAuth } from "../tasks/task.js";
 import type { TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
 import { jsonBody } from "./json-body.js";
+import { addRequestLogFields } from "./request-log.js";
 import { launchStatusView } from "./views.js";
 
 /** The body the Launch client sends (`EndpointPredictV1Request`); absent fields arrive as null. */
@@ -81,11 +82,14 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       ...(callbackUrl === undefined ? {} : { callback: { url: callbackUrl, ...(callbackAuth === undefined ? {} : { auth: callbackAuth }) } }),
     });
+    addRequestLogFields(res, { api: apiName, taskId: task.id });
     res.status(200).json({ task_id: task.id });
   });
 
   router.get("/v1/async-tasks/:id", async (req, res) => {
+    addRequestLogFields(res, { taskId: String(req.params.id) });
     const task = await service.get(undefined, String(req.params.id));
+    addRequestLogFields(res, { api: task.api });
     res.status(200).json(launchStatusView(task));
   });
 
