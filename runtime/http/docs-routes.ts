@@ -48,7 +48,6 @@ const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
   layout: "BaseLayout",
   deepLinking: true,
   validatorUrl: null,
-  displayOperationId: false,
   defaultModelsExpandDepth: 0,
 });
 `;
