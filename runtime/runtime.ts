@@ -4,7 +4,12 @@ import type { Logger } from "pino";
 import type { ApiConfig, RuntimeConfig } from "./config/api-config.js";
 import { ErrorCode, RequestError, RuntimeError } from "./errors.js";
 import { createApp } from "./http/app.js";
+import { docsRoutes } from "./http/docs-routes.js";
+import { metricsRoutes } from "./http/metrics-routes.js";
+import { openApiRoutes } from "./http/openapi-routes.js";
 import { createLogger } from "./log.js";
+import { RuntimeMetrics } from "./metrics/runtime-metrics.js";
+import { buildOpenApiDocument } from "./openapi/openapi-document.js";
 import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
 import type { Predictor } from "./predictor/predictor.js";
 import { Outbox } from "./outbox/outbox.js";
@@ -120,12 +125,14 @@ export class PredictorRuntime {
       const lifecycle = { shuttingDown: false };
       // One guard per API: allow_networks is an API setting, and refusal messages name the API.
       const guards = new Map(config.apis.map((api) => [api.name, new NetworkGuard({ allowNetworks: api.webhook.allowNetworks, apiName: api.name })]));
+      const metrics = new RuntimeMetrics({ apis: config.apis, now });
       const dispatcher = new WebhookDispatcher({
         store,
         apis: apiConfigs,
         log,
         now,
         ...(options.random ? { random: options.random } : {}),
+        onAttempt: (delivery, outcome, update, durationMs) => metrics.webhookAttempt(delivery, outcome, update, durationMs),
         send: (delivery, api, signal) => {
           const auth = delivery.auth ?? defaultAuthFor(api, delivery.url);
           const through = connections.dispatcherFor(guards.get(api.name)!, auth);
@@ -157,7 +164,10 @@ export class PredictorRuntime {
                   finisher: outbox,
                   concurrency: api.predictor.threadsPerProcess,
                   ...(api.predictor.predictTimeoutMs === undefined ? {} : { predictTimeoutMs: api.predictor.predictTimeoutMs }),
-                  onTaskSettled: () => capacity.release(),
+                  onTaskSettled: (task, outcome) => {
+                    capacity.release();
+                    metrics.taskFinished(task, outcome);
+                  },
                   log,
                   now,
                 }),
@@ -166,8 +176,23 @@ export class PredictorRuntime {
         apis.set(api.name, runtime);
       }
 
-      const service = new TaskService({ apis, store, now, checkCallbackAddress, isShuttingDown: () => lifecycle.shuttingDown });
-      const app = createApp({ service, apis, log, ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }) });
+      metrics.observe(apis);
+      const service = new TaskService({
+        apis,
+        store,
+        now,
+        checkCallbackAddress,
+        isShuttingDown: () => lifecycle.shuttingDown,
+        onTaskCreated: (task) => metrics.taskSubmitted(task),
+        onPredicted: (api, outcome, durationMs) => metrics.predicted(api, outcome, durationMs),
+      });
+      const app = createApp({
+        service,
+        apis,
+        log,
+        ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+        extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis)), docsRoutes()],
+      });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
       dispatcher.start();

@@ -2,6 +2,7 @@ import { Router, type Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { TaskService } from "../tasks/task-service.js";
 import { jsonBody } from "./json-body.js";
+import { addRequestLogFields } from "./request-log.js";
 import { cortexStatusView } from "./views.js";
 
 /**
@@ -14,8 +15,9 @@ export function cortexRoutes(service: TaskService, bodyLimitBytes: number): Rout
   router.post(
     "/:api",
     // The API is looked up before the body is read, so an unknown API is a 404 whatever was sent.
-    (req, _res, next) => {
+    (req, res, next) => {
       service.api(String(req.params.api));
+      addRequestLogFields(res, { api: String(req.params.api) });
       next();
     },
     ...jsonBody(bodyLimitBytes),
@@ -38,11 +40,13 @@ export function cortexRoutes(service: TaskService, bodyLimitBytes: number): Rout
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         ...(callbackUrl === undefined ? {} : { callback: { url: callbackUrl } }),
       });
+      addRequestLogFields(res, { taskId: task.id });
       res.status(202).json({ id: task.id });
     },
   );
 
   router.get("/:api/:id", async (req, res) => {
+    addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
     const task = await service.get(String(req.params.api), String(req.params.id));
     res.status(200).json(cortexStatusView(task));
   });

@@ -6,7 +6,7 @@ import { RequestError } from "../errors.js";
 export function notFound(apiNames: () => string[]): RequestHandler {
   return (req, res) => {
     res.status(404).json({
-      error: `no route ${req.method} ${req.path}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz and /v1/async-tasks`,
+      error: `no route ${req.method} ${req.path}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz, /metrics and /v1/async-tasks; /docs describes them all`,
     });
   };
 }

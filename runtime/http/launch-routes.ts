@@ -6,6 +6,7 @@ import type { TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
 import { jsonBody } from "./json-body.js";
 import { parseLaunchCallbackAuth } from "./launch-callback-auth.js";
+import { addRequestLogFields } from "./request-log.js";
 import { launchStatusView } from "./views.js";
 
 /** The body the Launch client sends (`EndpointPredictV1Request`); absent fields arrive as null. */
@@ -18,7 +19,8 @@ interface LaunchTaskRequest {
   return_pickled?: boolean;
 }
 
-const launchTaskRequestSchema = {
+/** JSON Schema of the Launch request body; the OpenAPI document embeds it. */
+export const launchTaskRequestSchema = {
   type: "object",
   additionalProperties: false,
   required: ["args"],
@@ -67,11 +69,14 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       ...(callback.url === undefined && callback.auth === undefined ? {} : { callback }),
     });
+    addRequestLogFields(res, { api: apiName, taskId: task.id });
     res.status(200).json({ task_id: task.id });
   });
 
   router.get("/v1/async-tasks/:id", async (req, res) => {
+    addRequestLogFields(res, { taskId: String(req.params.id) });
     const task = await service.get(undefined, String(req.params.id));
+    addRequestLogFields(res, { api: task.api });
     res.status(200).json(launchStatusView(task));
   });
 

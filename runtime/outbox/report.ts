@@ -27,3 +27,17 @@ export function buildReport(taskId: string, format: ReportFormat, outcome: TaskO
     ? { id: taskId, status: "completed", result: outcome.result, timestamp }
     : { id: taskId, status: "failed", error: outcome.error, timestamp };
 }
+
+/** The `"timestamp":"...."}` that ends every report `buildReport` builds (both formats put timestamp last). */
+const TRAILING_TIMESTAMP = /"timestamp":"([^"\\]+)"\}$/;
+
+/**
+ * When the task of a serialized report finished (epoch ms), read from the body's end without parsing the whole
+ * body, which may hold a large result. Undefined for a body this module did not build.
+ */
+export function finishedAtOfReport(body: string): number | undefined {
+  const match = TRAILING_TIMESTAMP.exec(body.slice(-64));
+  if (match === null) return undefined;
+  const finishedAt = Date.parse(match[1]!);
+  return Number.isNaN(finishedAt) ? undefined : finishedAt;
+}

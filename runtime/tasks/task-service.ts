@@ -43,12 +43,16 @@ export interface TaskServiceOptions {
   checkCallbackAddress?: CallbackAddressCheck;
   /** True once shutdown began: new work is refused with 503. */
   isShuttingDown?: () => boolean;
+  /** Called once per new task (not for a repeated idempotency key); for metrics. */
+  onTaskCreated?: (task: TaskRecord) => void;
+  /** Called after each RealtimeAPI prediction with the time predict() took; for metrics. */
+  onPredicted?: (api: string, outcome: TaskOutcome, durationMs: number) => void;
   newId?: () => string;
   now?: () => number;
 }
 
 /** Longest x-request-id accepted; it is stored and indexed per task. */
-const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
 /**
  * The one core behind both HTTP surfaces: submit, look up, predict now. Adapters translate their wire forms to and
@@ -108,8 +112,12 @@ export class TaskService {
       api.capacity.release();
       throw error;
     }
-    if (result.created) api.worker?.notify();
-    else api.capacity.release();
+    if (result.created) {
+      this.#options.onTaskCreated?.(result.task);
+      api.worker?.notify();
+    } else {
+      api.capacity.release();
+    }
     return result;
   }
 
@@ -139,7 +147,10 @@ export class TaskService {
       await api.limiter.acquire();
       try {
         const timeout = api.config.predictor.predictTimeoutMs;
-        return await runPrediction(api.predictor, payload, requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
+        const started = performance.now();
+        const outcome = await runPrediction(api.predictor, payload, requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
+        this.#options.onPredicted?.(apiName, outcome, performance.now() - started);
+        return outcome;
       } finally {
         api.limiter.release();
       }

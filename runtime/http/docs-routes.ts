@@ -1,0 +1,83 @@
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { Router } from "express";
+
+/** swagger-ui-dist's files this page uses; nothing else of the package is served. */
+const ASSETS = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"] as const;
+
+/**
+ * Everything the page loads comes from this runtime; the policy makes a browser refuse anything else, so the page
+ * works offline and leaks nothing to a third party. Swagger UI sets inline styles, hence 'unsafe-inline' for styles
+ * (never for scripts), and its CSS draws icons from data: URIs.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+// Paths are relative to /docs, so the page keeps working behind a proxy that mounts the runtime under a prefix.
+const PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <title>predictor-runtime API</title>
+    <link rel="stylesheet" href="docs/assets/swagger-ui.css">
+    <link rel="icon" type="image/png" sizes="32x32" href="docs/assets/favicon-32x32.png">
+    <link rel="icon" type="image/png" sizes="16x16" href="docs/assets/favicon-16x16.png">
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="docs/assets/swagger-ui-bundle.js"></script>
+    <script src="docs/init.js"></script>
+  </body>
+</html>
+`;
+
+// A script file, not an inline script, so the policy can forbid inline scripts. validatorUrl: null stops Swagger UI
+// from sending the document to validator.swagger.io; BaseLayout has no top bar for loading other URLs.
+const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
+  url: "openapi.json",
+  dom_id: "#swagger-ui",
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout",
+  deepLinking: true,
+  validatorUrl: null,
+  defaultModelsExpandDepth: 0,
+});
+`;
+
+/** Where swagger-ui-dist's files are (its own `getAbsoluteFSPath()`; the package is CommonJS). */
+function swaggerUiDir(): string {
+  const require = createRequire(import.meta.url);
+  const { getAbsoluteFSPath } = require("swagger-ui-dist") as { getAbsoluteFSPath: () => string };
+  return getAbsoluteFSPath();
+}
+
+/** `GET /docs`: Swagger UI showing `/openapi.json`, served from swagger-ui-dist's files (no CDN). */
+export function docsRoutes(): Router {
+  const dir = swaggerUiDir();
+  const router = Router();
+  router.get("/docs", (req, res) => {
+    // "/docs/" would make the page's relative links point under /docs/docs/.
+    if (req.path.endsWith("/")) {
+      res.redirect(301, "../docs");
+      return;
+    }
+    res.status(200).type("html").set("content-security-policy", CONTENT_SECURITY_POLICY).set("cache-control", "no-cache").send(PAGE);
+  });
+  router.get("/docs/init.js", (_req, res) => {
+    res.status(200).type("js").set("cache-control", "no-cache").send(INIT_SCRIPT);
+  });
+  for (const asset of ASSETS) {
+    router.get(`/docs/assets/${asset}`, (_req, res, next) => {
+      res.sendFile(join(dir, asset), { maxAge: "1d" }, (error) => error && next(error));
+    });
+  }
+  return router;
+}

@@ -1,0 +1,81 @@
+/**
+ * JSON Schemas of the answers `views.ts` builds (contract section 3), next to them. The OpenAPI document embeds
+ * these, and the tests validate real answers against the served document, so the two cannot drift apart.
+ */
+import { finishedAtSchema } from "../outbox/report-schema.js";
+
+/** The `webhook` object of a status answer (the same on both surfaces). */
+export const webhookViewSchema = {
+  title: "WebhookState",
+  type: "object",
+  additionalProperties: false,
+  required: ["status", "attempts"],
+  description: "Where the task's webhook report stands. Present once the task finished and a report was due (or skipped).",
+  properties: {
+    status: {
+      enum: ["pending", "delivered", "failed", "skipped"],
+      description: "pending: being sent or waiting for a retry; delivered: a receiver answered 2xx; failed: given up; skipped: never sent (see last_error).",
+    },
+    attempts: { type: "integer", minimum: 0, description: "Attempts made so far." },
+    last_status_code: { type: "integer", description: "HTTP status of the last answer, when there was one." },
+    last_error: { type: "string", description: "Why the last attempt did not deliver, or why no report is sent." },
+  },
+} as const;
+
+/** `GET /NAME/ID` answer (Cortex surface). */
+export const cortexStatusViewSchema = {
+  title: "CortexTaskStatus",
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "status"],
+  properties: {
+    id: { type: "string", minLength: 1 },
+    status: { enum: ["in_queue", "in_progress", "completed", "failed"] },
+    result: { description: "What predict() returned (status completed)." },
+    error: { type: "string", description: "What predict() threw (status failed)." },
+    timestamp: finishedAtSchema,
+    webhook: webhookViewSchema,
+  },
+} as const;
+
+/** `GET /v1/async-tasks/ID` answer (Launch surface). */
+export const launchStatusViewSchema = {
+  title: "LaunchTaskStatus",
+  type: "object",
+  additionalProperties: false,
+  required: ["task_id", "status"],
+  properties: {
+    task_id: { type: "string", minLength: 1 },
+    status: { enum: ["PENDING", "STARTED", "SUCCESS", "FAILURE"] },
+    result: { description: "What predict() returned (status SUCCESS)." },
+    traceback: { type: "string", description: "The stack of the error predict() threw (status FAILURE)." },
+    webhook: webhookViewSchema,
+  },
+} as const;
+
+/** `202 {"id"}`: a task queued on the Cortex surface. */
+export const cortexTaskCreatedSchema = {
+  title: "CortexTaskCreated",
+  type: "object",
+  additionalProperties: false,
+  required: ["id"],
+  properties: { id: { type: "string", minLength: 1, description: "The task id; GET /NAME/{id} shows the task." } },
+} as const;
+
+/** `200 {"task_id"}`: a task queued on the Launch surface. */
+export const launchTaskCreatedSchema = {
+  title: "LaunchTaskCreated",
+  type: "object",
+  additionalProperties: false,
+  required: ["task_id"],
+  properties: { task_id: { type: "string", minLength: 1, description: "The task id; GET /v1/async-tasks/{task_id} shows the task." } },
+} as const;
+
+/** Every error answer: `{"error": "..."}`. */
+export const errorBodySchema = {
+  title: "Error",
+  type: "object",
+  additionalProperties: false,
+  required: ["error"],
+  properties: { error: { type: "string", description: "What is wrong and how to fix it. Never a stack trace." } },
+} as const;

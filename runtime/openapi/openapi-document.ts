@@ -1,0 +1,96 @@
+import type { ApiConfig } from "../config/api-config.js";
+import { launchTaskRequestSchema } from "../http/launch-routes.js";
+import {
+  cortexStatusViewSchema,
+  cortexTaskCreatedSchema,
+  errorBodySchema,
+  launchStatusViewSchema,
+  launchTaskCreatedSchema,
+  webhookViewSchema,
+} from "../http/view-schemas.js";
+import {
+  cortexCompletedReportSchema,
+  cortexFailedReportSchema,
+  cortexReportSchema,
+  launchFailureReportSchema,
+  launchReportSchema,
+  launchSuccessReportSchema,
+} from "../outbox/report-schema.js";
+import { VERSION } from "../version.js";
+import { ComponentRefs } from "./component-refs.js";
+import { cortexPaths } from "./cortex-paths.js";
+import { LAUNCH_TAG, launchPaths } from "./launch-paths.js";
+import type { OpenApiDocument, PathItemObject, TagObject } from "./openapi-types.js";
+import { healthSchema, OPERATIONS_TAG, opsPaths, readinessSchema } from "./ops-paths.js";
+
+/** The schemas the document names under `components.schemas`; each is written once, in the module listed. */
+const NAMED_SCHEMAS = new Map<object, string>([
+  // runtime/outbox/report-schema.ts: the webhook report bodies.
+  [cortexReportSchema, "CortexReport"],
+  [cortexCompletedReportSchema, "CortexCompletedReport"],
+  [cortexFailedReportSchema, "CortexFailedReport"],
+  [launchReportSchema, "LaunchReport"],
+  [launchSuccessReportSchema, "LaunchSuccessReport"],
+  [launchFailureReportSchema, "LaunchFailureReport"],
+  // runtime/http/view-schemas.ts and launch-routes.ts: what the HTTP surfaces take and answer.
+  [launchTaskRequestSchema, "LaunchTaskRequest"],
+  [cortexTaskCreatedSchema, "CortexTaskCreated"],
+  [launchTaskCreatedSchema, "LaunchTaskCreated"],
+  [cortexStatusViewSchema, "CortexTaskStatus"],
+  [launchStatusViewSchema, "LaunchTaskStatus"],
+  [webhookViewSchema, "WebhookState"],
+  [errorBodySchema, "Error"],
+  // runtime/openapi/ops-paths.ts
+  [healthSchema, "Health"],
+  [readinessSchema, "Readiness"],
+]);
+
+const DESCRIPTION = `Serves the predictor classes listed in the runtime's config, on two surfaces:
+
+- **Cortex**: \`POST /NAME\` queues a task (AsyncAPI, answers 202 with its id) or answers with the result (RealtimeAPI); \`GET /NAME/{id}\` shows a task.
+- **Launch**: \`POST /v1/async-tasks?model_endpoint_name=NAME\` and \`GET /v1/async-tasks/{task_id}\`, the wire form of the Launch client.
+
+When an async task finishes, its report is POSTed to a webhook: each submit operation documents it under **Callbacks**, with the exact JSON Schema of the body and its headers (Standard Webhooks \`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`). A task submitted on the Launch surface gets the Launch report body.
+
+Every error is \`{"error": "..."}\` saying what is wrong and how to fix it.`;
+
+/** Options of {@link buildOpenApiDocument}. */
+export interface OpenApiDocumentOptions {
+  /** @defaultValue the package version */
+  version?: string;
+}
+
+/**
+ * The OpenAPI 3.1 description of a runtime serving `apis`: both surfaces, every request and answer schema, the
+ * error answers, the ops routes, and on each async operation a callback with the report's schema.
+ */
+export function buildOpenApiDocument(apis: readonly ApiConfig[], options: OpenApiDocumentOptions = {}): OpenApiDocument {
+  const refs = new ComponentRefs(NAMED_SCHEMAS);
+  const paths: Record<string, PathItemObject> = {};
+  const tags: TagObject[] = [];
+  for (const api of apis) {
+    Object.assign(paths, cortexPaths(api));
+    tags.push({ name: api.name, description: describeApi(api) });
+  }
+  const launch = launchPaths(apis);
+  if (Object.keys(launch).length > 0) {
+    Object.assign(paths, launch);
+    tags.push({ name: LAUNCH_TAG, description: "The Launch surface: the same AsyncAPIs, in the wire form the Launch client sends." });
+  }
+  Object.assign(paths, opsPaths());
+  tags.push({ name: OPERATIONS_TAG, description: "Health, readiness, metrics and this description." });
+  return {
+    openapi: "3.1.0",
+    info: { title: "predictor-runtime", version: options.version ?? VERSION, description: DESCRIPTION, license: { name: "Apache-2.0", identifier: "Apache-2.0" } },
+    tags,
+    paths: refs.refer(paths),
+    components: { schemas: refs.schemas() },
+  };
+}
+
+function describeApi(api: ApiConfig): string {
+  if (api.kind === "RealtimeAPI") return "RealtimeAPI: answers with the result of predict() directly.";
+  return api.webhook.callbackEnabled
+    ? "AsyncAPI: queues tasks; each finished task's report is sent to a webhook (see the submit operation's Callbacks)."
+    : "AsyncAPI: queues tasks; sends no webhook report (post_inference_hooks does not list callback), so poll the task.";
+}
