@@ -22,11 +22,21 @@ export function parseCallbackUrl(text: string): { url: URL } | { problem: string
   return { url };
 }
 
-/** A callback URL fit for logs: scheme, host and path; the query may carry a receiver's token, so it is dropped. */
+/** Path segments this long or longer are shown shortened in logs: long segments are where receivers put tokens. */
+const LOGGED_SEGMENT_MAX = 16;
+
+/**
+ * A callback URL fit for logs: scheme, host and path, with the query dropped and long path segments shortened,
+ * since receivers put tokens in both (`?token=...`, Slack's `/services/T0/B0/XXXXXXXX`).
+ */
 export function redactCallbackUrl(text: string): string {
   try {
     const url = new URL(text);
-    return `${url.protocol}//${url.host}${url.pathname}${url.search ? "?…" : ""}`;
+    const path = url.pathname
+      .split("/")
+      .map((segment) => (segment.length >= LOGGED_SEGMENT_MAX ? `${segment.slice(0, 4)}…` : segment))
+      .join("/");
+    return `${url.protocol}//${url.host}${path}${url.search ? "?…" : ""}`;
   } catch {
     return "(invalid URL)";
   }
