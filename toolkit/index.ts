@@ -22,6 +22,10 @@ export { startReceiver, MockReceiver } from "./receiver/receiver.js";
 export type { WaitForOptions } from "./receiver/receiver.js";
 /** Options of startReceiver. */
 export type { ReceiverOptions } from "./receiver/receiver-options.js";
+/** The deliberate verification flaws a mock receiver can be given, with a sentence on each. */
+export { receiverQuirks, receiverQuirkNames } from "./receiver/receiver-quirks.js";
+/** One receiver quirk name. */
+export type { ReceiverQuirk } from "./receiver/receiver-quirks.js";
 /** Reads receiver TLS settings from directories made by `certs` (what `--tls DIR` / `--mtls DIR` do). */
 export { loadReceiverTls } from "./receiver/receiver-tls.js";
 /** A recorded delivery, its verdicts and the receiver's answer to it. */
@@ -29,7 +33,7 @@ export type { Delivery, DeliveryResponse, Verdict, Verdicts, TlsVerdict, Fault }
 /** The connection faults a rule can inject. */
 export { faults } from "./receiver/delivery.js";
 /** A receiver rule and the `{"rules": [...]}` document. */
-export type { ReceiverRule, RulesDocument } from "./receiver/rules/receiver-rule.js";
+export type { ReceiverRule, RuleMatch, RulesDocument } from "./receiver/rules/receiver-rule.js";
 /** Validates a rules document, throwing RULES_INVALID that names each bad field. */
 export { parseRulesDocument } from "./receiver/rules/rule-schema.js";
 /** The Standard Webhooks verifier behind the `signature` verdict, usable on its own. */
