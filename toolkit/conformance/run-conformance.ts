@@ -4,7 +4,7 @@ import type { CheckResult, ConformanceReport } from "./check-result.js";
 import { resolveConformanceOptions, type ConformanceOptions, type ResolvedConformanceOptions } from "./conformance-options.js";
 import { DeliveryCrafter } from "./delivery-crafter.js";
 import { DeliverySender } from "./delivery-sender.js";
-import { createRedactor } from "./redaction.js";
+import { createRedactor, redactOutcome } from "./redaction.js";
 import { ReportFactory } from "./report-bodies.js";
 import type { SendOutcome } from "./send-outcome.js";
 
@@ -34,13 +34,13 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const sender = new DeliverySender({ url: resolved.url, mtls: resolved.mtls, timeoutMs: resolved.timeoutMs });
   const crafter = new DeliveryCrafter(resolved);
   const evidence = new Map<string, SendOutcome[]>();
+  const redact = createRedactor(secretsOf(resolved));
   const context: CheckContext = {
     options: resolved,
     reports: new ReportFactory(resolved.format),
-    deliver: (message, tweaks, identity) => sender.send(crafter.craft(message, tweaks), identity),
+    deliver: async (message, tweaks, identity) => redactOutcome(await sender.send(crafter.craft(message, tweaks), identity), redact),
     evidenceOf: (id) => evidence.get(id) ?? [],
   };
-  const redact = createRedactor(secretsOf(resolved));
   const finished = new Map<string, Finished>();
   resolved.onProgress({ type: "run-started", url: resolved.displayUrl, total: checkCatalog.length });
   try {
@@ -55,8 +55,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
         clause: check.clause,
         source: typeof check.source === "function" ? check.source(resolved.format) : check.source,
         verdict: outcome.verdict,
-        detail: redact(outcome.detail),
-        ...(outcome.fix === undefined ? {} : { fix: redact(outcome.fix) }),
+        detail: outcome.detail,
+        ...(outcome.fix === undefined ? {} : { fix: outcome.fix }),
         durationMs: Math.round(performance.now() - checkStarted),
       };
       finished.set(check.id, { result, ...(outcome.rootCause === undefined ? {} : { rootCause: outcome.rootCause }) });

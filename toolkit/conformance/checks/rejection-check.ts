@@ -28,9 +28,8 @@ export function rejectionCheck(spec: RejectionCheckSpec): CheckDefinition {
       const outcome = await probe(context);
       const seen = describeOutcome(outcome);
       if (isRejection(outcome, { certificateOnTrial: certificateOnTrial === true })) {
-        if (status === undefined || (outcome.kind === "answered" && outcome.status === status)) {
-          return { verdict: "pass", detail: `rejected ${what}: ${seen}` };
-        }
+        if (outcome.kind !== "answered") return { verdict: "pass", detail: `rejected ${what} at the TLS layer: ${seen}` };
+        if (status === undefined || outcome.status === status) return { verdict: "pass", detail: `rejected ${what}: ${seen}` };
         return { verdict: "fail", detail: `rejected ${what}, but not with ${status}: ${seen}`, fix };
       }
       if (isAcknowledged(outcome)) return { verdict: "fail", detail: `accepted ${what}: ${seen}`, fix };
