@@ -43,7 +43,7 @@ export const jsonReportSchema = {
         },
         // A failure always says how to fix it.
         if: { properties: { verdict: { const: "fail" } } },
-        then: { required: ["fix"] },
+        then: { required: ["fix"], properties: { fix: { type: "string", minLength: 1 } } },
       },
     },
   },
