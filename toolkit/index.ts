@@ -43,6 +43,23 @@ export type { SignatureVerifierOptions } from "./receiver/verdicts/signature-ver
 /** A HAR 1.2 document as `GET /_/har` serves it. */
 export type { HarDocument, HarEntry } from "./receiver/admin/har.js";
 
+/** Runs the conformance checks against a webhook receiver (what `predictor-runtime conform` does). */
+export { runConformance } from "./conformance/run-conformance.js";
+/** Options of runConformance, its progress events, and the certificate set its mTLS checks present. */
+export type { ConformanceOptions, ConformanceProgress, ConformanceCertificates } from "./conformance/conformance-options.js";
+/** What runConformance returns: one result per check. */
+export type { ConformanceReport, CheckResult, CheckVerdict, CheckSource } from "./conformance/check-result.js";
+/** The stable ids of every check, in the order they run. */
+export { checkIds } from "./conformance/check-catalog.js";
+/** The report as `--json` prints it, and that document's JSON Schema. */
+export { toJsonReport, jsonReportSchema } from "./conformance/output/json-report.js";
+/** The `--json` document's type. */
+export type { JsonReport, JsonCheck } from "./conformance/output/json-report.js";
+/** The report as JUnit XML, as `--junit FILE` writes it. */
+export { toJunitXml } from "./conformance/output/junit-report.js";
+/** The report as the plain-text table the CLI prints. */
+export { toTable } from "./conformance/output/table-report.js";
+
 /** The toolkit's error class and its stable codes. */
 export { ToolkitError, ToolkitErrorCode } from "./errors.js";
 /** One toolkit error code. */
