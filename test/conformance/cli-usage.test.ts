@@ -69,7 +69,7 @@ describe("bad usage exits 2 with a message that says what to fix", () => {
       runCli(["conform", `${receiver.url}/hook`, "--junit", join(fixtures.dir(), "no-such-dir", "report.xml")]),
     ]);
     expect(missingFiles.code).toBe(2);
-    expect(missingFiles.stderr).toMatch(/absent\/client\.pem does not exist; run `predictor-runtime certs --out /);
+    expect(missingFiles.stderr).toMatch(/absent\/ca\.pem does not exist; run `predictor-runtime certs --out /);
     expect(httpUrl.code).toBe(2);
     expect(httpUrl.stderr).toContain("--mtls needs an https:// URL (client certificates travel in TLS)");
     expect(junit.code).toBe(2);

@@ -133,14 +133,20 @@ function basicOf(basic: string | BasicCredentials): BasicCredentials {
 }
 
 async function readCertificates(dir: string): Promise<ConformanceCertificates> {
-  const names = ["client", "client-expired", "client-wrong-eku", "client-foreign-ca"] as const;
-  const pairs = await Promise.all(
-    names.map(async (name) => ({ cert: await readCertificateFile(dir, name, "cert"), key: await readCertificateFile(dir, name, "key") })),
-  );
+  // One file after another, so a missing directory is always reported by its first file (ca.pem).
+  const read = async (name: "client" | "client-expired" | "client-wrong-eku" | "client-foreign-ca"): Promise<CertificatePair> => ({
+    cert: await readCertificateFile(dir, name, "cert"),
+    key: await readCertificateFile(dir, name, "key"),
+  });
   // The CA's key is not needed: the CA only vouches for the receiver's certificate.
   const ca = { cert: await readCertificateFile(dir, "ca", "cert"), key: "" };
-  const [client, expired, wrongEku, foreignCa] = pairs as [CertificatePair, CertificatePair, CertificatePair, CertificatePair];
-  return { ca, client, "client-expired": expired, "client-wrong-eku": wrongEku, "client-foreign-ca": foreignCa };
+  return {
+    ca,
+    client: await read("client"),
+    "client-expired": await read("client-expired"),
+    "client-wrong-eku": await read("client-wrong-eku"),
+    "client-foreign-ca": await read("client-foreign-ca"),
+  };
 }
 
 function wholeNumber(name: string, value: number, min: number, max: number): void {
