@@ -64,19 +64,24 @@ describe("output formats", () => {
       { type: "check-finished", result: checks[0], index: 0, total: 2 },
       { type: "check-started", id: "signature.rejects-stale", index: 1, total: 2 },
       { type: "check-finished", result: checks[1], index: 1, total: 2 },
+      { type: "check-started", id: "basic.rejects-missing", index: 2, total: 3 },
     ] as const;
     let tty = "";
-    const live = new ProgressLine({ isTTY: true, columns: 60, write: (text: string) => (tty += text) });
+    const live = new ProgressLine({ isTTY: true, columns: 0, write: (text: string) => (tty += text) });
     for (const event of events) live.update(event as Parameters<ProgressLine["update"]>[0]);
     live.finish();
     expect(tty).toBe(
-      "conform: 2 checks against http://x/hook\n\r\u001b[2K[1/2] checking ack.completed ...\r\u001b[2K[2/2] checking signature.rejects-stale ...\r\u001b[2K",
+      "conform: 2 checks against http://x/hook\n\r\u001b[2K[1/2] checking ack.completed ...\r\u001b[2K[2/2] checking signature.rejects-stale ..." +
+        "\r\u001b[2K[3/3] checking basic.rejects-missing ... (1 failed so far)\r\u001b[2K",
     );
     let plain = "";
     const log = new ProgressLine({ write: (text: string) => (plain += text) });
     for (const event of events) log.update(event as Parameters<ProgressLine["update"]>[0]);
     log.finish();
     expect(plain).toBe("conform: 2 checks against http://x/hook\n[1/2] pass ack.completed\n[2/2] fail signature.rejects-stale\n");
+    const narrow = new ProgressLine({ isTTY: true, columns: 20, write: (text: string) => (tty = text) });
+    narrow.update(events[1] as Parameters<ProgressLine["update"]>[0]);
+    expect(tty).toBe("\r\u001b[2K[1/2] checking ack.");
   });
 });
 

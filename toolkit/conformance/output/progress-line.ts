@@ -18,6 +18,7 @@ const clearLine = "\r\u001b[2K";
 export class ProgressLine {
   readonly #stream: ProgressStream;
   #drawn = false;
+  #failed = 0;
 
   constructor(stream: ProgressStream) {
     this.#stream = stream;
@@ -30,10 +31,14 @@ export class ProgressLine {
       return;
     }
     const counter = `[${String(event.index + 1).padStart(String(event.total).length)}/${event.total}]`;
+    if (event.type === "check-finished" && event.result.verdict === "fail") this.#failed += 1;
     if (this.#stream.isTTY === true) {
       if (event.type !== "check-started") return;
-      const text = `${counter} checking ${event.id} ...`;
-      this.#stream.write(`${clearLine}${text.slice(0, Math.max(20, (this.#stream.columns ?? 80) - 1))}`);
+      const failures = this.#failed === 0 ? "" : ` (${this.#failed} failed so far)`;
+      const text = `${counter} checking ${event.id} ...${failures}`;
+      // A pseudo-terminal may report 0 columns; then assume the classic 80.
+      const columns = this.#stream.columns !== undefined && this.#stream.columns > 0 ? this.#stream.columns : 80;
+      this.#stream.write(`${clearLine}${text.slice(0, columns - 1)}`);
       this.#drawn = true;
     } else if (event.type === "check-finished") {
       this.#stream.write(`${counter} ${event.result.verdict.padEnd(4)} ${event.result.id}\n`);
