@@ -78,6 +78,20 @@ describe("bad usage exits 2 with a message that says what to fix", () => {
   }, 60_000);
 });
 
+describe("an https receiver checked without --mtls", () => {
+  it("is trusted through Node's trust store, so NODE_EXTRA_CA_CERTS makes a private CA work", async () => {
+    const certs = fixtures.certs();
+    const receiver = await startReceiver({ tls: certs.server });
+    open.push(receiver);
+    const untrusted = await runCli(["conform", `${receiver.url}/hook`, "--json"]);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stdout).toContain("its certificate is not trusted here");
+    const trusted = await runCli(["conform", `${receiver.url}/hook`], { NODE_EXTRA_CA_CERTS: join(fixtures.dir(), "ca.pem") });
+    expect(trusted.code, trusted.stdout).toBe(0);
+    expect(trusted.stdout).toContain("24 checks: 7 passed, 0 failed, 17 skipped; the receiver passes every applicable check");
+  }, 60_000);
+});
+
 describe("a receiver nobody answers for", () => {
   it("fails the first check with the connection error, skips the rest naming it, and exits 1", async () => {
     // A port that was just free: nothing listens there.

@@ -16,11 +16,12 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `node bin/predictor-runtime.js ARGS` to completion (bounded by 90 s). */
-export async function runCli(args: readonly string[]): Promise<CliRun> {
+/** Runs `node bin/predictor-runtime.js ARGS` to completion (bounded by 90 s), with extra environment variables. */
+export async function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
   try {
     const { stdout, stderr } = await execFileAsync(process.execPath, ["bin/predictor-runtime.js", ...args], {
       cwd: repoRoot,
+      env: { ...process.env, ...env },
       timeout: 90_000,
       maxBuffer: 16 * 1024 * 1024,
     });

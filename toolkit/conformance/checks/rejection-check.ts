@@ -13,6 +13,8 @@ export interface RejectionCheckSpec extends Omit<CheckDefinition, "run"> {
   status?: number;
   /** The delivery's client certificate is what is on trial, so a refused handshake counts as a rejection. */
   certificateOnTrial?: boolean;
+  /** The rejection is an authentication challenge: a 401 without WWW-Authenticate passes, with a note (RFC 9110 requires one). */
+  challenge?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface RejectionCheckSpec extends Omit<CheckDefinition, "run"> {
  * retries those and the receiver has not said no.
  */
 export function rejectionCheck(spec: RejectionCheckSpec): CheckDefinition {
-  const { what, probe, fix, status, certificateOnTrial, ...definition } = spec;
+  const { what, probe, fix, status, certificateOnTrial, challenge, ...definition } = spec;
   return {
     ...definition,
     run: async (context): Promise<CheckOutcome> => {
@@ -29,7 +31,11 @@ export function rejectionCheck(spec: RejectionCheckSpec): CheckDefinition {
       const seen = describeOutcome(outcome);
       if (isRejection(outcome, { certificateOnTrial: certificateOnTrial === true })) {
         if (outcome.kind !== "answered") return { verdict: "pass", detail: `rejected ${what} at the TLS layer: ${seen}` };
-        if (status === undefined || outcome.status === status) return { verdict: "pass", detail: `rejected ${what}: ${seen}` };
+        if (status === undefined || outcome.status === status) {
+          const unchallenged = challenge === true && outcome.headers["www-authenticate"] === undefined;
+          const note = unchallenged ? " (without WWW-Authenticate, which RFC 9110 requires on a 401: add one)" : "";
+          return { verdict: "pass", detail: `rejected ${what}: ${seen}${note}` };
+        }
         return { verdict: "fail", detail: `rejected ${what}, but not with ${status}: ${seen}`, fix };
       }
       if (isAcknowledged(outcome)) return { verdict: "fail", detail: `accepted ${what}: ${seen}`, fix };
