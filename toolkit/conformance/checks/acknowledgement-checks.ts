@@ -1,6 +1,7 @@
 import type { ReportFormat } from "../../../runtime/tasks/task.js";
 import type { CheckContext, CheckDefinition, CheckOutcome } from "../check-definition.js";
 import type { CheckSource } from "../check-result.js";
+import type { ReportMessage } from "../report-bodies.js";
 import { describeOutcome, formatDuration, isAcknowledged, type SendOutcome } from "../send-outcome.js";
 import { baseline, credentialControls } from "./prerequisites.js";
 
@@ -10,19 +11,22 @@ const surface = (format: ReportFormat): CheckSource => (format === "launch" ? "L
 const acknowledgeFix =
   "answer 2xx (200, 202 or 204) once the report is safely stored; any other answer makes the sender retry the same report for hours";
 
+/** What a 401 or 403 to a report means, depending on whether the suite was given credentials to send. */
+function credentialNote(outcome: SendOutcome, context: CheckContext): string {
+  if (outcome.kind !== "answered" || (outcome.status !== 401 && outcome.status !== 403)) return "";
+  const { signing, basic, mtls } = context.options;
+  return signing !== undefined || basic !== undefined || mtls !== undefined
+    ? " (the delivery carried every credential given, all valid)"
+    : " (the receiver wants credentials: pass --secret, --basic or --mtls as it needs)";
+}
+
 /** A check that one report is acknowledged with 2xx; the delivery is kept as evidence for `ack.latency`. */
-async function acknowledges(what: string, send: () => Promise<SendOutcome>, fix = acknowledgeFix): Promise<CheckOutcome> {
-  const outcome = await send();
+async function acknowledges(context: CheckContext, what: string, message: ReportMessage, fix = acknowledgeFix): Promise<CheckOutcome> {
+  const outcome = await context.deliver(message);
   const seen = describeOutcome(outcome);
-  const refusedCredentials = outcome.kind === "answered" && (outcome.status === 401 || outcome.status === 403);
   return isAcknowledged(outcome)
     ? { verdict: "pass", detail: `acknowledged ${what}: ${seen}`, evidence: [outcome] }
-    : {
-        verdict: "fail",
-        detail: `did not acknowledge ${what}: ${seen}${refusedCredentials ? " (its credentials were valid)" : ""}`,
-        fix,
-        evidence: [outcome],
-      };
+    : { verdict: "fail", detail: `did not acknowledge ${what}: ${seen}${credentialNote(outcome, context)}`, fix, evidence: [outcome] };
 }
 
 /** `200 × 47, 503 × 3` */
@@ -113,7 +117,7 @@ export const acknowledgementChecks: readonly CheckDefinition[] = [
     source: surface,
     needs: [...credentialControls],
     whenNotPassed: "the receiver does not acknowledge a valid completed report with 2xx",
-    run: (context) => acknowledges("a completed report", () => context.deliver(context.reports.completed())),
+    run: (context) => acknowledges(context, "a completed report", context.reports.completed()),
   },
   {
     id: "ack.failed",
@@ -122,8 +126,9 @@ export const acknowledgementChecks: readonly CheckDefinition[] = [
     needs: [...credentialControls],
     run: (context) =>
       acknowledges(
+        context,
         "a failed report",
-        () => context.deliver(context.reports.failed()),
+        context.reports.failed(),
         "answer 2xx to a failed task's report too: it is a delivered report (the task failed, the delivery did not)",
       ),
   },
@@ -141,8 +146,9 @@ export const acknowledgementChecks: readonly CheckDefinition[] = [
     needs: baseline,
     run: (context) =>
       acknowledges(
+        context,
         "a completed report with two unknown top-level fields",
-        () => context.deliver(context.reports.withUnknownFields()),
+        context.reports.withUnknownFields(),
         "ignore fields you do not know (no additionalProperties: false, no strict decoding): reports gain fields over time",
       ),
   },
