@@ -42,10 +42,11 @@ function tally(outcomes: readonly SendOutcome[]): string {
 async function judgeLatency(context: CheckContext): Promise<CheckOutcome> {
   const deadline = context.options.ackDeadlineMs;
   // Only acknowledgements are timed: an answer that is not a 2xx is the ack checks' failure, not a slow one.
-  const timed = [
+  const candidates: [string, SendOutcome | undefined][] = [
     ["completed report", context.evidenceOf("ack.completed")[0]],
     ["failed report", context.evidenceOf("ack.failed")[0]],
-  ].filter((entry): entry is [string, SendOutcome & { kind: "answered" }] => entry[1] !== undefined && isAcknowledged(entry[1] as SendOutcome));
+  ];
+  const timed = candidates.flatMap(([what, outcome]) => (outcome !== undefined && isAcknowledged(outcome) ? [[what, outcome] as const] : []));
   const seen = timed.map(([what, outcome]) => `${what} in ${formatDuration(outcome.elapsedMs)}`).join(", ");
   const late = timed.filter(([, outcome]) => outcome.elapsedMs > deadline);
   if (late.length === 0) return { verdict: "pass", detail: `acknowledged within ${formatDuration(deadline)}: ${seen}` };
