@@ -21,6 +21,10 @@ export const ToolkitErrorCode = {
   waitTimeout: "WAIT_TIMEOUT",
   /** The receiver was closed while something still waited on it. */
   receiverClosed: "RECEIVER_CLOSED",
+  /** The URL given to `conform` is not an http(s) URL, carries credentials, or is http with `--mtls` (CLI exit code 2). */
+  urlInvalid: "URL_INVALID",
+  /** A report file (`conform --junit FILE`) cannot be written (CLI exit code 2). */
+  outputUnwritable: "OUTPUT_UNWRITABLE",
 } as const;
 
 /** One of the stable codes in {@link ToolkitErrorCode}. */

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerCertsCommand } from "../../toolkit/cli/certs-command.js";
+import { registerConformCommand } from "../../toolkit/cli/conform-command.js";
 import { registerReceiverCommand } from "../../toolkit/cli/receiver-command.js";
 import { registerServeCommand } from "./serve-command.js";
 
@@ -7,4 +8,4 @@ import { registerServeCommand } from "./serve-command.js";
 export type RegisterCommand = (program: Command) => void;
 
 /** Every verb of the CLI, in the order `--help` lists them. */
-export const commandModules: RegisterCommand[] = [registerServeCommand, registerCertsCommand, registerReceiverCommand];
+export const commandModules: RegisterCommand[] = [registerServeCommand, registerCertsCommand, registerReceiverCommand, registerConformCommand];

@@ -168,4 +168,21 @@ describe("predictor-runtime receiver", () => {
     expect(await receiver.exited).toBe(0);
     expect(receiver.output()).toContain("tls=fail(NO_CLIENT_CERTIFICATE)");
   });
+
+  it("takes --quirk flaws (shown in the banner) and refuses an unknown one", async () => {
+    const receiver = await startCliReceiver(["--basic", "hooks:pw", "--quirk", "basic-allow-missing", "--quirk", "basic-403-on-wrong"]);
+    expect(receiver.output()).toContain("quirks      basic-allow-missing, basic-403-on-wrong (deliberately not conformant)");
+    const statuses: number[] = [];
+    for (const headers of [{}, { authorization: `Basic ${Buffer.from("hooks:wrong").toString("base64")}` }]) {
+      const response = await request(`${receiver.url}/hook`, { method: "POST", body: "{}", headers });
+      await response.body.dump();
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([200, 403]);
+    receiver.child.kill("SIGTERM");
+    expect(await receiver.exited).toBe(0);
+    const unknown = await runCli(["receiver", "--quirk", "be-lenient"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Allowed choices are signature-allow-unsigned");
+  });
 });

@@ -20,6 +20,14 @@ describe("toolkit entry point", () => {
       "SignatureVerifier",
       "ToolkitError",
       "ToolkitErrorCode",
+      "receiverQuirks",
+      "receiverQuirkNames",
+      "runConformance",
+      "checkIds",
+      "toJsonReport",
+      "jsonReportSchema",
+      "toJunitXml",
+      "toTable",
     ]) {
       expect(toolkit, name).toHaveProperty(name);
     }

@@ -5,8 +5,19 @@ import type { RuleRequest } from "../../toolkit/receiver/rules/rule-conditions.j
 import { parseRulesDocument } from "../../toolkit/receiver/rules/rule-schema.js";
 import { RuleSet } from "../../toolkit/receiver/rules/rule-set.js";
 
-function requestTo(path: string, method = "POST"): RuleRequest {
-  return { method, path, headers: {}, query: {}, verdicts: { basic: null, signature: null, tls: null } };
+function requestTo(path: string, method = "POST", extra: Partial<RuleRequest> = {}): RuleRequest {
+  return {
+    method,
+    path,
+    headers: {},
+    query: {},
+    verdicts: { basic: null, signature: null, tls: null },
+    json: undefined,
+    bodyBytes: 0,
+    webhookIdRepeated: false,
+    inFlight: 1,
+    ...extra,
+  };
 }
 
 function problemWith(document: unknown): string {
@@ -125,5 +136,58 @@ describe("rule matching and answers", () => {
     expect(json.headers).toEqual({ "content-type": "application/vnd.x+json", "retry-after": "7" });
     expect(json.body.toString()).toBe("[1,2]");
     expect(set.answer(requestTo("/err")).body.toString()).toBe('{"ok":false}');
+  });
+});
+
+describe("match conditions", () => {
+  const completed = { id: "t1", status: "completed", result: { label: "x", scores: [1, 2] }, timestamp: "2026-11-22T09:48:29.123Z" };
+
+  it("validates every condition and names a bad or unknown one", () => {
+    const every = { rules: [{ match: { body: { status: "failed" }, body_bytes_over: 10, body_keys_not_in: ["id"], webhook_id_repeated: true, in_flight_over: 5 } }] };
+    expect(parseRulesDocument(every)).toEqual(every);
+    expect(problemWith({ rules: [{ match: { bodyy: {} } }] })).toMatch(/^rules\[0\]\.match: unknown condition "bodyy" \(known: body, body_bytes_over/);
+    expect(problemWith({ rules: [{ match: { body_bytes_over: -1 } }] })).toBe("rules[0].match.body_bytes_over: must be a whole number of bytes >= 0");
+    expect(problemWith({ rules: [{ match: { in_flight_over: 0 } }] })).toBe("rules[0].match.in_flight_over: must be a whole number >= 1");
+    expect(problemWith({ rules: [{ match: { webhook_id_repeated: "yes" } }] })).toBe("rules[0].match.webhook_id_repeated: must be true or false");
+    expect(problemWith({ rules: [{ match: { body_keys_not_in: [1] } }] })).toBe("rules[0].match.body_keys_not_in: must be a list of field names");
+    expect(problemWith({ rules: [{ match: [] }] })).toContain("rules[0].match: must be an object of conditions");
+  });
+
+  it("body: matches a JSON body containing the fields, recursively, and nothing that is not JSON", () => {
+    const set = new RuleSet([{ match: { body: { status: "completed", result: { label: "x" } } }, statuses: [500] }]);
+    expect(set.answer(requestTo("/", "POST", { json: completed })).status).toBe(500);
+    expect(set.answer(requestTo("/", "POST", { json: { ...completed, status: "failed" } })).status).toBe(200);
+    expect(set.answer(requestTo("/", "POST", { json: { status: "completed" } })).status).toBe(200);
+    expect(set.answer(requestTo("/", "POST", { json: undefined })).status).toBe(200);
+    // Arrays compare whole: a pattern array is not a subset test.
+    const arrays = new RuleSet([{ match: { body: { result: { scores: [1] } } }, statuses: [500] }]);
+    expect(arrays.answer(requestTo("/", "POST", { json: completed })).status).toBe(200);
+  });
+
+  it("body_bytes_over, body_keys_not_in, webhook_id_repeated and in_flight_over each pick their requests", () => {
+    const size = new RuleSet([{ match: { body_bytes_over: 100 }, statuses: [413] }]);
+    expect(size.answer(requestTo("/", "POST", { bodyBytes: 101 })).status).toBe(413);
+    expect(size.answer(requestTo("/", "POST", { bodyBytes: 100 })).status).toBe(200);
+
+    const strict = new RuleSet([{ match: { body_keys_not_in: ["id", "status", "result", "timestamp"] }, statuses: [400] }]);
+    expect(strict.answer(requestTo("/", "POST", { json: completed })).status).toBe(200);
+    expect(strict.answer(requestTo("/", "POST", { json: { ...completed, extra: 1 } })).status).toBe(400);
+    expect(strict.answer(requestTo("/", "POST", { json: [1] })).status).toBe(200);
+
+    const repeats = new RuleSet([{ match: { webhook_id_repeated: true }, statuses: [409] }]);
+    expect(repeats.answer(requestTo("/", "POST", { webhookIdRepeated: true })).status).toBe(409);
+    expect(repeats.answer(requestTo("/", "POST", { webhookIdRepeated: false })).status).toBe(200);
+
+    const busy = new RuleSet([{ match: { in_flight_over: 2 }, statuses: [503] }]);
+    expect(busy.answer(requestTo("/", "POST", { inFlight: 3 })).status).toBe(503);
+    expect(busy.answer(requestTo("/", "POST", { inFlight: 2 })).status).toBe(200);
+  });
+
+  it("needs every condition of a rule to hold", () => {
+    const set = new RuleSet([{ path: "/hook", match: { body: { status: "failed" }, body_bytes_over: 10 }, statuses: [500] }]);
+    const failed = { ...completed, status: "failed" };
+    expect(set.answer(requestTo("/hook", "POST", { json: failed, bodyBytes: 50 })).status).toBe(500);
+    expect(set.answer(requestTo("/other", "POST", { json: failed, bodyBytes: 50 })).status).toBe(200);
+    expect(set.answer(requestTo("/hook", "POST", { json: failed, bodyBytes: 5 })).status).toBe(200);
   });
 });

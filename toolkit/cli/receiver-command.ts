@@ -1,8 +1,9 @@
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import type { RegisterCommand } from "../../runtime/cli/commands.js";
 import type { Delivery } from "../receiver/delivery.js";
 import { startReceiver } from "../receiver/receiver.js";
 import type { ReceiverOptions } from "../receiver/receiver-options.js";
+import { receiverQuirkNames, type ReceiverQuirk } from "../receiver/receiver-quirks.js";
 import { loadReceiverTls } from "../receiver/receiver-tls.js";
 import { readRulesFile } from "../receiver/rules/rules-file.js";
 import { parseBasicCredentials } from "../receiver/verdicts/basic-verdict.js";
@@ -18,6 +19,7 @@ interface ReceiverFlags {
   toleranceS: number;
   rules?: string;
   enforce: boolean;
+  quirk?: ReceiverQuirk[];
   quiet?: boolean;
 }
 
@@ -35,6 +37,14 @@ export const registerReceiverCommand: RegisterCommand = (program: Command) => {
     .option("--tolerance-s <seconds>", "how far webhook-timestamp may be from now, either way", wholeNumber(0, 10 ** 9), 300)
     .option("--rules <file>", 'JSON file of answers and faults: {"rules": [...]}')
     .option("--no-enforce", "record failed verdicts but answer by the rules instead of 401/403")
+    .addOption(
+      new Option("--quirk <name>", "a deliberate verification flaw, to see a conformance suite catch it; repeat for several")
+        .choices(receiverQuirkNames)
+        .argParser((name: string, names: ReceiverQuirk[] | undefined) => {
+          if (!(receiverQuirkNames as string[]).includes(name)) throw new InvalidArgumentError(`Allowed choices are ${receiverQuirkNames.join(", ")}.`);
+          return [...(names ?? []), name as ReceiverQuirk];
+        }),
+    )
     .option("--quiet", "do not print a line per delivery")
     .action((flags: ReceiverFlags) => runAction("receiver", () => runReceiver(flags)));
 };
@@ -44,6 +54,7 @@ async function runReceiver(flags: ReceiverFlags): Promise<void> {
     port: flags.port,
     host: flags.host,
     enforce: flags.enforce,
+    quirks: flags.quirk ?? [],
     signatureToleranceS: flags.toleranceS,
     ...(await loadReceiverTls({ ...(flags.tls === undefined ? {} : { tlsDir: flags.tls }), ...(flags.mtls === undefined ? {} : { mtlsDir: flags.mtls }) })),
     ...(flags.basic === undefined ? {} : { basic: parseBasicCredentials(flags.basic) }),
@@ -79,6 +90,7 @@ function banner(url: string, flags: ReceiverFlags, ruleCount: number): string {
     `  live page   ${url}/_/`,
     `  deliveries  ${url}/_/deliveries`,
     `  checks      ${checks.length === 0 ? "none" : checks.join(", ")}${enforcement}`,
+    ...(flags.quirk === undefined ? [] : [`  quirks      ${flags.quirk.join(", ")} (deliberately not conformant)`]),
     `  rules       ${ruleCount === 0 ? 'none: every request gets 200 {"ok":true}' : `${ruleCount} from ${flags.rules ?? "options"}`}`,
     "stop with Ctrl-C",
   ].join("\n");

@@ -30,3 +30,11 @@ export function decodeBody(
   }
   return { body: text, raw_body: text, raw_body_encoding: "utf8" };
 }
+
+/**
+ * The parsed JSON value of a body decoded by {@link decodeBody}, or `undefined` when it was not JSON: decodeBody
+ * leaves a body it did not parse as its own text, so a parsed value is whatever differs from the raw text.
+ */
+export function jsonValueOf(decoded: Pick<Delivery, "body" | "raw_body">): unknown {
+  return decoded.body === decoded.raw_body ? undefined : decoded.body;
+}

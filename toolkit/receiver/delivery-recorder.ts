@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { writeAnswer, type AnswerContext } from "./answer-writer.js";
-import { decodeBody } from "./body-decoding.js";
+import { decodeBody, jsonValueOf } from "./body-decoding.js";
 import type { Delivery, DeliveryResponse, Verdicts } from "./delivery.js";
 import type { DeliveryStore } from "./delivery-store.js";
+import type { ReceiverQuirk } from "./receiver-quirks.js";
 import { readRequestBody } from "./request-body.js";
 import { queryOf, splitTarget } from "./request-target.js";
 import type { PlannedAnswer, RuleSet } from "./rules/rule-set.js";
@@ -12,6 +13,7 @@ import type { CheckResult } from "./verdicts/check-result.js";
 import { refusalFor, type Refusal } from "./verdicts/enforcement.js";
 import type { SignatureVerifier } from "./verdicts/signature-verdict.js";
 import { tlsVerdictOf } from "./verdicts/tls-verdict.js";
+import { WebhookIdLog } from "./webhook-id-log.js";
 
 /** What recording a delivery needs from the receiver. */
 export interface RecorderContext extends AnswerContext {
@@ -23,6 +25,8 @@ export interface RecorderContext extends AnswerContext {
   mtls: boolean;
   enforce: boolean;
   maxBodyBytes: number;
+  /** Deliberate flaws of the basic and mTLS checks (the signature verifier holds its own). */
+  quirks: readonly ReceiverQuirk[];
   onDelivery: ((delivery: Delivery) => void) | undefined;
 }
 
@@ -33,24 +37,39 @@ export interface RecorderContext extends AnswerContext {
  */
 export class DeliveryRecorder {
   readonly #context: RecorderContext;
+  readonly #webhookIds = new WebhookIdLog();
   #sequence = 0;
+  #inFlight = 0;
 
   constructor(context: RecorderContext) {
     this.#context = context;
+    context.store.subscribe((event) => {
+      if (event.type === "cleared") this.#webhookIds.clear();
+    });
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // Counted from arrival until the answer is written, delay included: the `in_flight_over` condition.
+    this.#inFlight += 1;
+    try {
+      await this.#handle(request, response);
+    } finally {
+      this.#inFlight -= 1;
+    }
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const context = this.#context;
     const receivedAt = new Date();
     const signatureCheck = context.signature?.begin(request.headers);
     const body = await readRequestBody(request, context.maxBodyBytes, (chunk) => signatureCheck?.update(chunk));
 
-    const basic: CheckResult | undefined = context.basic && checkBasic(request.headers.authorization, context.basic);
+    const basic: CheckResult | undefined = context.basic && checkBasic(request.headers.authorization, context.basic, context.quirks);
     const signature = signatureCheck?.finish();
     const verdicts: Verdicts = {
       basic: basic?.verdict ?? null,
       signature: signature?.verdict ?? null,
-      tls: context.mtls ? tlsVerdictOf(request.socket as TLSSocket) : null,
+      tls: context.mtls ? tlsVerdictOf(request.socket as TLSSocket, context.quirks) : null,
     };
     const reasons = {
       ...(basic?.verdict === "fail" ? { basic: basic.reason } : {}),
@@ -60,11 +79,29 @@ export class DeliveryRecorder {
     const target = splitTarget(request.url);
     const query = queryOf(target.params);
     const method = (request.method ?? "GET").toUpperCase();
-    const refusal = context.enforce ? refusalFor(verdicts, reasons) : null;
-    const answer =
-      refusal === null
-        ? context.rules.answer({ method, path: target.path, headers: request.headers, query, verdicts })
-        : refusalAnswer(refusal);
+    const refusal = context.enforce
+      ? refusalFor(verdicts, reasons, { sentAuthorization: request.headers.authorization !== undefined, quirks: context.quirks })
+      : null;
+    const decoded = decodeBody(body.kept, request.headers["content-type"], body.truncated);
+    const webhookIdHeader = request.headers["webhook-id"];
+    const webhookId = Array.isArray(webhookIdHeader) ? webhookIdHeader.join(", ") : webhookIdHeader;
+    let answer: PlannedAnswer;
+    if (refusal === null) {
+      answer = context.rules.answer({
+        method,
+        path: target.path,
+        headers: request.headers,
+        query,
+        verdicts,
+        json: jsonValueOf(decoded),
+        bodyBytes: body.totalBytes,
+        webhookIdRepeated: webhookId !== undefined && this.#webhookIds.has(webhookId),
+        inFlight: this.#inFlight,
+      });
+      if (webhookId !== undefined) this.#webhookIds.add(webhookId);
+    } else {
+      answer = refusalAnswer(refusal);
+    }
 
     this.#sequence += 1;
     const delivery: Delivery = {
@@ -74,7 +111,9 @@ export class DeliveryRecorder {
       url: request.url ?? "/",
       query,
       headers: flattenHeaders(request),
-      ...decodeBody(body.kept, request.headers["content-type"], body.truncated),
+      body: decoded.body,
+      raw_body: decoded.raw_body,
+      raw_body_encoding: decoded.raw_body_encoding,
       body_bytes: body.totalBytes,
       body_truncated: body.truncated,
       received_at: receivedAt.toISOString(),

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { ToolkitError, ToolkitErrorCode } from "../errors.js";
 import type { Delivery } from "./delivery.js";
+import { parseQuirks, type ReceiverQuirk } from "./receiver-quirks.js";
 import type { ReceiverRule } from "./rules/receiver-rule.js";
 import { parseRulesDocument } from "./rules/rule-schema.js";
 import { decodeSigningSecret } from "./verdicts/signature-verdict.js";
@@ -26,6 +27,11 @@ export interface ReceiverOptions {
   signatureToleranceS?: number;
   /** Refuse requests whose tls, basic or signature verdict failed; `false` only records the verdicts. @defaultValue true */
   enforce?: boolean;
+  /**
+   * Deliberate verification flaws, such as `signature-first-entry-only` (see `receiverQuirks` for the list), for
+   * showing that a conformance suite notices them. @defaultValue [] (a conformant receiver)
+   */
+  quirks?: readonly ReceiverQuirk[];
   /** Rules to start with (validated like `PUT /_/rules`). @defaultValue [] */
   rules?: ReceiverRule[];
   /** Body bytes recorded per delivery; the rest is counted, checked and dropped. @defaultValue 10 MiB */
@@ -53,6 +59,7 @@ export function resolveReceiverOptions(options: ReceiverOptions): ResolvedReceiv
     host: options.host ?? "127.0.0.1",
     signatureToleranceS: options.signatureToleranceS ?? 300,
     enforce: options.enforce ?? true,
+    quirks: parseQuirks(options.quirks ?? []),
     rules: parseRulesDocument({ rules: options.rules ?? [] }).rules,
     maxBodyBytes: options.maxBodyBytes ?? 10 * mib,
     maxDeliveries: options.maxDeliveries ?? 10_000,

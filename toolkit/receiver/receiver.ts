@@ -55,16 +55,17 @@ export class MockReceiver {
       rules: () => ({ rules: [...this.#rules.rules] }),
       setRules: (document) => this.#replaceRules(document),
     });
-    const { basic, secret, signatureToleranceS, clientCa, enforce, maxBodyBytes, onDelivery } = this.#options;
+    const { basic, secret, signatureToleranceS, clientCa, enforce, quirks, maxBodyBytes, onDelivery } = this.#options;
     this.#recorder = new DeliveryRecorder({
       store: this.#store,
       rules: this.#rules,
       timers: this.#timers,
       connections: this.#connections,
       basic,
-      signature: secret === undefined ? undefined : new SignatureVerifier(secret, { toleranceS: signatureToleranceS }),
+      signature: secret === undefined ? undefined : new SignatureVerifier(secret, { toleranceS: signatureToleranceS, quirks }),
       mtls: clientCa !== undefined,
       enforce,
+      quirks,
       maxBodyBytes,
       onDelivery,
     });

@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { ToolkitError, ToolkitErrorCode } from "../../errors.js";
 import { faults } from "../delivery.js";
-import type { ReceiverRule, RulesDocument } from "./receiver-rule.js";
+import type { ReceiverRule, RuleMatch, RulesDocument } from "./receiver-rule.js";
 
 /** Longest `delay_ms` a rule may ask for; a longer wait is what `fault: "hang"` is for. */
 export const maxDelayMs = 10 * 60 * 1000; // 10 min
@@ -10,6 +10,7 @@ export const maxDelayMs = 10 * 60 * 1000; // 10 min
 const fieldRequirements: Record<keyof ReceiverRule, string> = {
   path: "must be a string starting with / (end it with * to match a prefix)",
   method: "must be an HTTP method name such as POST",
+  match: "must be an object of conditions: body, body_bytes_over, body_keys_not_in, webhook_id_repeated, in_flight_over",
   times: "must be a whole number >= 1",
   statuses: "must be a non-empty list of HTTP statuses from 200 to 599",
   body: "may be any JSON value",
@@ -17,6 +18,15 @@ const fieldRequirements: Record<keyof ReceiverRule, string> = {
   delay_ms: `must be milliseconds from 0 to ${maxDelayMs}, or [min, max] with min <= max`,
   fault: `must be one of ${faults.join(", ")}`,
   dribble_interval_ms: "must be milliseconds between bytes, from 1 to 10000",
+};
+
+/** What each `match` condition must be. */
+const matchRequirements: Record<keyof RuleMatch, string> = {
+  body: "may be any JSON value (an object matches bodies that contain its fields)",
+  body_bytes_over: "must be a whole number of bytes >= 0",
+  body_keys_not_in: "must be a list of field names",
+  webhook_id_repeated: "must be true or false",
+  in_flight_over: "must be a whole number >= 1",
 };
 
 const milliseconds = { type: "number", minimum: 0, maximum: maxDelayMs };
@@ -36,6 +46,17 @@ export const rulesDocumentSchema = {
         properties: {
           path: { type: "string", pattern: "^/", maxLength: 2048 },
           method: { type: "string", pattern: "^[A-Za-z]{1,20}$" },
+          match: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              body: {},
+              body_bytes_over: { type: "integer", minimum: 0 },
+              body_keys_not_in: { type: "array", maxItems: 1000, items: { type: "string" } },
+              webhook_id_repeated: { type: "boolean" },
+              in_flight_over: { type: "integer", minimum: 1 },
+            },
+          },
           times: { type: "integer", minimum: 1 },
           statuses: { type: "array", minItems: 1, maxItems: 10000, items: { type: "integer", minimum: 200, maximum: 599 } },
           body: {},
@@ -93,6 +114,14 @@ function describeProblems(errors: readonly ErrorObject[]): string[] {
       } else {
         messages.set(where, `${where}: must be an object`);
       }
+    } else if (segments[2] === "match" && segments.length === 3 && error.keyword === "additionalProperties") {
+      const condition = String(error.params["additionalProperty"]);
+      const where = `rules[${segments[1]}].match`;
+      messages.set(`${where}.${condition}`, `${where}: unknown condition "${condition}" (known: ${Object.keys(matchRequirements).join(", ")})`);
+    } else if (segments[2] === "match" && segments.length > 3) {
+      const condition = segments[3] as keyof RuleMatch;
+      const where = `rules[${segments[1]}].match.${condition}`;
+      messages.set(where, `${where}: ${matchRequirements[condition] ?? error.message ?? "is invalid"}`);
     } else {
       const field = segments[2] as keyof ReceiverRule;
       const where = `rules[${segments[1]}].${field}`;

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ToolkitError, ToolkitErrorCode } from "../../errors.js";
+import type { ReceiverQuirk } from "../receiver-quirks.js";
 import { failed, passed, type CheckResult } from "./check-result.js";
 
 /** The username and password a `--basic` receiver expects. */
@@ -23,9 +24,12 @@ export function parseBasicCredentials(text: string): BasicCredentials {
 /**
  * Checks an `Authorization` header against the expected credentials. Both sides are hashed before a
  * constant-time compare, so neither the length nor the content of the expected pair leaks through timing.
+ * The `basic-allow-missing` quirk lets a request without the header pass.
  */
-export function checkBasic(authorization: string | undefined, expected: BasicCredentials): CheckResult {
-  if (authorization === undefined || authorization === "") return failed("no Authorization header");
+export function checkBasic(authorization: string | undefined, expected: BasicCredentials, quirks: readonly ReceiverQuirk[] = []): CheckResult {
+  if (authorization === undefined || authorization === "") {
+    return quirks.includes("basic-allow-missing") ? passed : failed("no Authorization header");
+  }
   const match = /^basic\s+(\S+)\s*$/i.exec(authorization);
   if (match === null) return failed("the Authorization header is not Basic");
   const supplied = Buffer.from(match[1] ?? "", "base64").toString("utf8");

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual, type Hmac } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { ToolkitError, ToolkitErrorCode } from "../../errors.js";
+import type { ReceiverQuirk } from "../receiver-quirks.js";
 import { failed, passed, type CheckResult } from "./check-result.js";
 
 /** Options of {@link SignatureVerifier}. */
@@ -12,6 +13,8 @@ export interface SignatureVerifierOptions {
   toleranceS?: number;
   /** Clock in milliseconds since the epoch; tests replace it. @defaultValue `Date.now` */
   now?: () => number;
+  /** Deliberate flaws (the `signature-*` receiver quirks), for showing that a conformance suite notices them. @defaultValue [] */
+  quirks?: readonly ReceiverQuirk[];
 }
 
 /** A signature check fed the body as it streams in, so a body of any size is checked without keeping it. */
@@ -44,6 +47,7 @@ export class SignatureVerifier {
   readonly #key: Buffer;
   readonly #toleranceS: number;
   readonly #now: () => number;
+  readonly #quirks: ReadonlySet<ReceiverQuirk>;
 
   constructor(secret: string, options: SignatureVerifierOptions = {}) {
     this.#key = decodeSigningSecret(secret);
@@ -52,13 +56,16 @@ export class SignatureVerifier {
       throw new ToolkitError(ToolkitErrorCode.optionInvalid, `signature tolerance must be a number of seconds >= 0, got ${this.#toleranceS}`);
     }
     this.#now = options.now ?? Date.now;
+    this.#quirks = new Set(options.quirks ?? []);
   }
 
   /** Starts a check from the request headers; the timestamp is judged now, when the headers arrived. */
   begin(headers: IncomingHttpHeaders): SignatureCheck {
+    const quirks = this.#quirks;
     const id = single(headers["webhook-id"]);
     const timestamp = single(headers["webhook-timestamp"]);
     const signatures = single(headers["webhook-signature"]);
+    if (signatures === undefined && quirks.has("signature-allow-unsigned")) return settled(passed);
     const missing = [
       ...(id === undefined ? ["webhook-id"] : []),
       ...(timestamp === undefined ? ["webhook-timestamp"] : []),
@@ -67,18 +74,27 @@ export class SignatureVerifier {
     if (missing.length > 0) return settled(failed(`missing header ${missing.join(", ")}`));
     const timestampProblem = this.#timestampProblem(timestamp ?? "");
     if (timestampProblem !== null) return settled(failed(timestampProblem));
-    const expectedSignatures = v1Signatures(signatures ?? "");
-    if (expectedSignatures.length === 0) return settled(failed("webhook-signature has no v1,<base64> entry"));
+    const entries = v1Signatures(signatures ?? "");
+    if (entries.length === 0) {
+      return settled(quirks.has("signature-allow-no-v1-entry") ? passed : failed("webhook-signature has no v1,<base64> entry"));
+    }
+    const candidates = quirks.has("signature-first-entry-only") ? entries.slice(0, 1) : entries;
 
     const hmac: Hmac = createHmac("sha256", this.#key).update(`${id}.${timestamp}.`, "utf8");
+    // Re-serializing needs the whole body; every other check streams it.
+    const kept: Buffer[] | undefined = quirks.has("signature-verify-reserialized") ? [] : undefined;
     return {
-      update: (chunk) => void hmac.update(chunk),
+      update: (chunk) => {
+        if (kept === undefined) hmac.update(chunk);
+        else kept.push(chunk);
+      },
       finish: () => {
+        if (kept !== undefined) hmac.update(reserialized(Buffer.concat(kept)));
         const computed = hmac.digest();
         // Every entry is compared (no early exit), each in constant time.
         let matched = false;
-        for (const candidate of expectedSignatures) {
-          if (candidate.length === computed.length && timingSafeEqual(candidate, computed)) matched = true;
+        for (const candidate of candidates) {
+          if (this.#matches(candidate, computed)) matched = true;
         }
         return matched ? passed : failed("no v1 signature in webhook-signature matches the body");
       },
@@ -92,11 +108,21 @@ export class SignatureVerifier {
     return check.finish();
   }
 
+  #matches(candidate: Buffer, computed: Buffer): boolean {
+    if (this.#quirks.has("signature-length-only")) return candidate.length === computed.length;
+    if (this.#quirks.has("signature-prefix-match")) {
+      return candidate.length > 0 && candidate.length <= computed.length && timingSafeEqual(candidate, computed.subarray(0, candidate.length));
+    }
+    return candidate.length === computed.length && timingSafeEqual(candidate, computed);
+  }
+
   #timestampProblem(timestamp: string): string | null {
     if (!/^\d{1,15}$/.test(timestamp)) return "webhook-timestamp is not whole Unix seconds";
     const skewS = Math.floor(this.#now() / 1000) - Number(timestamp);
-    if (skewS > this.#toleranceS) return `webhook-timestamp is ${skewS} s old, more than the ${this.#toleranceS} s tolerance`;
-    if (-skewS > this.#toleranceS) {
+    if (skewS > this.#toleranceS && !this.#quirks.has("signature-ignore-stale")) {
+      return `webhook-timestamp is ${skewS} s old, more than the ${this.#toleranceS} s tolerance`;
+    }
+    if (-skewS > this.#toleranceS && !this.#quirks.has("signature-ignore-future")) {
       return `webhook-timestamp is ${-skewS} s in the future, more than the ${this.#toleranceS} s tolerance`;
     }
     return null;
@@ -113,6 +139,15 @@ function v1Signatures(header: string): Buffer[] {
     .split(/\s+/)
     .filter((entry) => entry.startsWith("v1,"))
     .map((entry) => Buffer.from(entry.slice(3), "base64"));
+}
+
+/** The body as a receiver that parses and re-serializes it sees it; a body that is not JSON stays as it is. */
+function reserialized(body: Buffer): Buffer {
+  try {
+    return Buffer.from(JSON.stringify(JSON.parse(body.toString("utf8"))), "utf8");
+  } catch {
+    return body;
+  }
 }
 
 function settled(result: CheckResult): SignatureCheck {
