@@ -3,102 +3,59 @@ import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ErrorCode, RuntimeError } from "../errors.js";
 import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
-import { webhookStateOf } from "../tasks/delivery.js";
-import type { CallbackTarget, NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
+import { GroupCommit, storageError, type GroupCommitStats } from "./group-commit.js";
+import { migrate } from "./sqlite-schema.js";
+import { SqliteTaskTables } from "./sqlite-task-tables.js";
 import type { CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
 
-/** Bumped whenever the tables change shape; a data dir written by another version is refused, not guessed at. */
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tasks (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  api TEXT NOT NULL,
-  format TEXT NOT NULL,
-  idempotency_key TEXT,
-  payload TEXT NOT NULL,
-  callback TEXT,
-  status TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  outcome TEXT,
-  webhook_skip_reason TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_idempotency_key ON tasks(api, idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_queued ON tasks(api, seq) WHERE status = 'in_queue';
-CREATE INDEX IF NOT EXISTS tasks_by_finish ON tasks(finished_at) WHERE finished_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS deliveries (
-  task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
-  api TEXT NOT NULL,
-  url TEXT NOT NULL,
-  auth TEXT,
-  body TEXT NOT NULL,
-  webhook_id TEXT NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  next_attempt_at INTEGER NOT NULL,
-  last_status_code INTEGER,
-  last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
-`;
-
-interface TaskRow {
-  seq: number;
-  id: string;
-  api: string;
-  format: string;
-  idempotency_key: string | null;
-  payload: string;
-  callback: string | null;
-  status: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  outcome: string | null;
-  webhook_skip_reason: string | null;
-}
-
-interface DeliveryRow {
-  task_id: string;
-  api: string;
-  url: string;
-  auth: string | null;
-  body: string;
-  webhook_id: string;
-  status: string;
-  attempts: number;
-  next_attempt_at: number;
-  last_status_code: number | null;
-  last_error: string | null;
-}
-
-type TaskWithDeliveryRow = TaskRow & {
-  d_status: string | null;
-  d_attempts: number | null;
-  d_last_status_code: number | null;
-  d_last_error: string | null;
-};
+/**
+ * When a commit reaches the disk (SQLite's `synchronous` in WAL mode). Either way a commit survives the process
+ * being killed: it is in the kernel's page cache before the promise resolves.
+ * - `normal`: the WAL is fsynced only at checkpoints; a power cut or kernel crash can lose the commits made since
+ *   the last checkpoint (the database stays consistent).
+ * - `full`: every commit (every group-commit batch) is fsynced before its promise resolves; a power cut loses
+ *   nothing that was acknowledged.
+ */
+export type SqliteSynchronous = "normal" | "full";
 
 /** Options of {@link SqliteTaskStore}. */
 export interface SqliteTaskStoreOptions {
   /** Folder holding `runtime.sqlite`; created (mode 0700) when missing. `":memory:"` keeps everything in RAM (tests). */
   dataDir: string;
+  /** @defaultValue "normal" (see {@link SqliteSynchronous}) */
+  synchronous?: SqliteSynchronous;
+  /** Most operations per group-commit transaction. @defaultValue 512 */
+  maxBatchOperations?: number;
+  /** Rows deleted per sweep transaction; a sweep of a large backlog yields to the event loop between chunks. @defaultValue 500 */
+  sweepChunkRows?: number;
+}
+
+const DATABASE_FILE = "runtime.sqlite";
+const DEFAULT_SWEEP_CHUNK_ROWS = 500;
+/** How long opening waits for a lock before concluding another process owns the data dir. */
+const OPEN_LOCK_TIMEOUT_MS = 1000;
+
+/** The open connection and everything bound to it. */
+interface OpenDatabase {
+  db: Database.Database;
+  tables: SqliteTaskTables;
+  commits: GroupCommit;
 }
 
 /**
- * The embedded engine: one SQLite file in WAL mode. Statements are prepared once in {@link open}.
+ * The embedded engine: one SQLite file in WAL mode, written through a group commit (see {@link GroupCommit}), so
+ * every write of an event-loop turn shares one transaction and each promise resolves once its write committed.
+ *
+ * The connection holds SQLite's exclusive lock for its whole life: one process owns a data dir at a time, which is
+ * what lets `recover()` treat every in-progress task and every delivery lease as abandoned by a stopped process.
  * Per-request callback credentials are stored with their task (a retry after a restart needs them), so the file is
  * created readable by its owner only.
  */
 export class SqliteTaskStore implements TaskStore {
   readonly #options: SqliteTaskStoreOptions;
-  #db: Database.Database | undefined;
-  #statements: ReturnType<typeof prepareStatements> | undefined;
-  #finishTransaction: ((id: string, outcome: TaskOutcome, delivery: NewDelivery | null) => void) | undefined;
+  #open: OpenDatabase | undefined;
+  #closed = false;
 
   constructor(options: SqliteTaskStoreOptions) {
     this.#options = options;
@@ -106,240 +63,162 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Path of the database file, or `:memory:`. */
   get location(): string {
-    return this.#options.dataDir === ":memory:" ? ":memory:" : join(this.#options.dataDir, "runtime.sqlite");
+    return this.#options.dataDir === ":memory:" ? ":memory:" : join(this.#options.dataDir, DATABASE_FILE);
+  }
+
+  /** How well writes were grouped so far (zeros before open). */
+  get commitStats(): GroupCommitStats {
+    return this.#open?.commits.stats ?? { batches: 0, operations: 0 };
   }
 
   async open(): Promise<void> {
+    if (this.#open !== undefined || this.#closed) throw new RuntimeError(ErrorCode.storage, "the task store was opened already; open() is called once");
     const location = this.location;
-    if (location !== ":memory:") {
-      mkdirSync(this.#options.dataDir, { recursive: true, mode: 0o700 });
-    }
+    if (location !== ":memory:") mkdirSync(this.#options.dataDir, { recursive: true, mode: 0o700 });
     const isNew = location === ":memory:" || !existsSync(location);
     let db: Database.Database;
     try {
-      db = new Database(location);
+      db = new Database(location, { timeout: OPEN_LOCK_TIMEOUT_MS });
     } catch (error) {
-      throw new RuntimeError(ErrorCode.storage, `cannot open the task database at ${location}: ${(error as Error).message}`, { cause: error });
+      throw storageError(`cannot open the task database at ${location}`, error);
     }
-    if (isNew && location !== ":memory:") chmodSync(location, 0o600);
-    db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode: a commit survives the process being killed (it is in the OS page cache at once);
-    // only a power cut or kernel crash can lose the commits since the last WAL checkpoint's fsync.
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 5000");
-    db.exec(SCHEMA);
-    const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-    if (version === undefined) {
-      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    } else if (Number(version.value) !== SCHEMA_VERSION) {
+    try {
+      if (isNew && location !== ":memory:") chmodSync(location, 0o600);
+      // Set before WAL is entered, so the WAL index lives in process memory (no -shm file) and the lock is held
+      // from the first read to close: a second runtime on the same data dir fails here instead of corrupting it.
+      db.pragma("locking_mode = EXCLUSIVE");
+      db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${(this.#options.synchronous ?? "normal").toUpperCase()}`);
+      db.pragma("foreign_keys = ON");
+      migrate(db, location);
+    } catch (error) {
       db.close();
-      throw new RuntimeError(
-        ErrorCode.storage,
-        `the data dir ${this.#options.dataDir} holds schema version ${version.value}, this runtime uses ${SCHEMA_VERSION}; ` +
-          `point --data-dir at a new folder or run the matching runtime version to drain it`,
-      );
-    }
-    this.#db = db;
-    const statements = prepareStatements(db);
-    this.#statements = statements;
-    this.#finishTransaction = db.transaction((id: string, outcome: TaskOutcome, delivery: NewDelivery | null) => {
-      const skipReason = delivery?.status === "skipped" ? delivery.reason : null;
-      const changed = statements.finishTask.run(outcome.status, outcome.finishedAt, JSON.stringify(outcome), skipReason, id);
-      if (changed.changes === 0) return; // Already finished (a re-run after recovery): the first outcome stands.
-      const task = statements.getTaskRow.get(id) as TaskRow;
-      if (delivery?.status === "pending") {
-        statements.insertDelivery.run(
-          id,
-          task.api,
-          delivery.url,
-          delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
-          delivery.body,
-          delivery.webhookId,
-          delivery.nextAttemptAt,
+      if ((error as { code?: string }).code === "SQLITE_BUSY") {
+        throw new RuntimeError(
+          ErrorCode.storage,
+          `the data dir ${this.#options.dataDir} is in use by another predictor-runtime process (its task database is locked); ` +
+            `stop that process, or give this one its own --data-dir`,
+          { cause: error },
         );
       }
+      throw storageError(`cannot prepare the task database at ${location}`, error);
+    }
+    const commits = new GroupCommit(db, this.#options.maxBatchOperations === undefined ? {} : { maxBatchOperations: this.#options.maxBatchOperations });
+    this.#open = { db, tables: new SqliteTaskTables(db), commits };
+  }
+
+  createTask(task: NewTask): Promise<CreateTaskResult> {
+    return this.#run((tables) => {
+      const row = {
+        id: task.id,
+        api: task.api,
+        format: task.format,
+        idempotencyKey: task.idempotencyKey ?? null,
+        payload: JSON.stringify(task.payload),
+        callback: task.callback === undefined ? null : JSON.stringify(task.callback),
+        createdAt: task.createdAt,
+      };
+      const record: TaskRecord = { ...task, status: "in_queue" };
+      return () => tables.createTask(row, record);
     });
   }
 
-  async createTask(task: NewTask): Promise<CreateTaskResult> {
-    const statements = this.#use();
-    if (task.idempotencyKey !== undefined) {
-      const existing = statements.getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow | undefined;
-      if (existing) return { task: toTaskRecord(existing), created: false };
-    }
-    statements.insertTask.run(
-      task.id,
-      task.api,
-      task.format,
-      task.idempotencyKey ?? null,
-      JSON.stringify(task.payload),
-      task.callback === undefined ? null : JSON.stringify(task.callback),
-      task.createdAt,
-    );
-    return { task: { ...task, status: "in_queue" }, created: true };
+  getTask(id: string): Promise<TaskRecord | undefined> {
+    return this.#run((tables) => () => tables.getTask(id));
   }
 
-  async getTask(id: string): Promise<TaskRecord | undefined> {
-    const row = this.#use().getTask.get(id) as TaskWithDeliveryRow | undefined;
-    return row === undefined ? undefined : toTaskRecord(row);
+  claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
+    if (limit <= 0) return this.#run(() => () => []);
+    return this.#run((tables) => () => tables.claimQueued(api, limit, now));
   }
 
-  async claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
-    if (limit <= 0) return [];
-    const rows = this.#use().claimQueued.all(now, api, limit) as TaskRow[];
-    rows.sort((a, b) => a.seq - b.seq);
-    return rows.map((row) => toTaskRecord({ ...row, d_status: null, d_attempts: null, d_last_status_code: null, d_last_error: null }));
+  finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<void> {
+    return this.#run((tables) => {
+      const update = {
+        status: outcome.status,
+        finishedAt: outcome.finishedAt,
+        outcome: JSON.stringify(outcome),
+        webhookSkipReason: delivery?.status === "skipped" ? delivery.reason : null,
+      };
+      const report =
+        delivery?.status === "pending"
+          ? {
+              url: delivery.url,
+              auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
+              body: delivery.body,
+              webhookId: delivery.webhookId,
+              nextAttemptAt: delivery.nextAttemptAt,
+            }
+          : null;
+      return () => tables.finishTask(id, update, report);
+    });
   }
 
-  async finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<void> {
-    this.#use();
-    this.#finishTransaction!(id, outcome, delivery);
+  countUnfinished(api: string): Promise<number> {
+    return this.#run((tables) => () => tables.countUnfinished(api));
   }
 
-  async countUnfinished(api: string): Promise<number> {
-    return (this.#use().countUnfinished.get(api) as { n: number }).n;
+  recover(): Promise<RecoverySummary> {
+    return this.#run((tables) => () => tables.recover());
   }
 
-  async recover(): Promise<RecoverySummary> {
-    const statements = this.#use();
-    const requeued = statements.requeueInProgress.run().changes;
-    const queued = (statements.countQueued.get() as { n: number }).n;
-    const pendingDeliveries = (statements.countPendingDeliveries.get() as { n: number }).n;
-    return { requeued, queued, pendingDeliveries };
+  leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
+    if (limit <= 0) return this.#run(() => () => []);
+    return this.#run((tables) => () => tables.leaseDue(now, limit, leaseMs));
   }
 
-  async leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
-    if (limit <= 0) return [];
-    const rows = this.#use().leaseDue.all(now + leaseMs, now, limit) as DeliveryRow[];
-    // The lease moved next_attempt_at; hand out the due time the row had, oldest first, as callers expect.
-    rows.sort((a, b) => a.task_id.localeCompare(b.task_id));
-    return rows.map(toDeliveryRecord);
+  recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void> {
+    return this.#run((tables) => () => tables.recordAttempt(taskId, update));
   }
 
-  async recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void> {
-    this.#use().recordAttempt.run(
-      update.status,
-      update.attempts,
-      update.nextAttemptAt ?? 0,
-      update.lastStatusCode ?? null,
-      update.lastError ?? null,
-      taskId,
-    );
+  nextDeliveryDueAt(): Promise<number | undefined> {
+    return this.#run((tables) => () => tables.nextDue());
   }
 
-  async nextDeliveryDueAt(): Promise<number | undefined> {
-    const row = this.#use().nextDue.get() as { due: number | null };
-    return row.due ?? undefined;
-  }
-
+  /**
+   * Deletes in chunks of `sweepChunkRows`, each its own transaction queued behind other writes, so a large backlog
+   * (a store that was down for a week) never holds the event loop for longer than one chunk.
+   */
   async sweepFinished(finishedBefore: number): Promise<number> {
-    return this.#use().sweep.run(finishedBefore).changes;
+    const chunk = this.#options.sweepChunkRows ?? DEFAULT_SWEEP_CHUNK_ROWS;
+    let removed = 0;
+    for (;;) {
+      const deleted = await this.#run((tables) => () => tables.sweepChunk(finishedBefore, chunk));
+      removed += deleted;
+      if (deleted < chunk) return removed;
+      // Let the rest of the runtime's work through before the next chunk.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async close(): Promise<void> {
-    const db = this.#db;
-    this.#db = undefined;
-    this.#statements = undefined;
-    this.#finishTransaction = undefined;
-    db?.close();
-  }
-
-  #use(): ReturnType<typeof prepareStatements> {
-    if (this.#statements === undefined) {
-      throw new RuntimeError(ErrorCode.storage, "the task store is not open (it was closed, or open() was not awaited)");
+    const open = this.#open;
+    this.#open = undefined;
+    this.#closed = true;
+    if (open === undefined) return;
+    try {
+      open.commits.close(); // Commits whatever is still queued: those callers were promised durability.
+    } finally {
+      open.db.close();
     }
-    return this.#statements;
   }
-}
 
-function prepareStatements(db: Database.Database) {
-  const selectTaskWithDelivery = `
-    SELECT t.*, d.status AS d_status, d.attempts AS d_attempts,
-           d.last_status_code AS d_last_status_code, d.last_error AS d_last_error
-    FROM tasks t LEFT JOIN deliveries d ON d.task_id = t.id`;
-  return {
-    insertTask: db.prepare(
-      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'in_queue', ?)`,
-    ),
-    getTask: db.prepare(`${selectTaskWithDelivery} WHERE t.id = ?`),
-    getTaskByKey: db.prepare(`${selectTaskWithDelivery} WHERE t.api = ? AND t.idempotency_key = ?`),
-    getTaskRow: db.prepare("SELECT * FROM tasks WHERE id = ?"),
-    claimQueued: db.prepare(
-      `UPDATE tasks SET status = 'in_progress', started_at = ?
-       WHERE seq IN (SELECT seq FROM tasks WHERE api = ? AND status = 'in_queue' ORDER BY seq LIMIT ?)
-       RETURNING *`,
-    ),
-    finishTask: db.prepare(
-      `UPDATE tasks SET status = ?, finished_at = ?, outcome = ?, webhook_skip_reason = ?
-       WHERE id = ? AND status IN ('in_queue', 'in_progress')`,
-    ),
-    insertDelivery: db.prepare(
-      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
-    ),
-    countUnfinished: db.prepare("SELECT count(*) AS n FROM tasks WHERE api = ? AND status IN ('in_queue', 'in_progress')"),
-    countQueued: db.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'in_queue'"),
-    countPendingDeliveries: db.prepare("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"),
-    requeueInProgress: db.prepare("UPDATE tasks SET status = 'in_queue', started_at = NULL WHERE status = 'in_progress'"),
-    leaseDue: db.prepare(
-      `UPDATE deliveries SET next_attempt_at = ?
-       WHERE task_id IN (SELECT task_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-                         ORDER BY next_attempt_at LIMIT ?)
-       RETURNING *`,
-    ),
-    recordAttempt: db.prepare(
-      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?, last_error = ?
-       WHERE task_id = ?`,
-    ),
-    nextDue: db.prepare("SELECT min(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'"),
-    sweep: db.prepare(
-      `DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?
-       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.task_id = tasks.id AND d.status = 'pending')`,
-    ),
-  };
-}
-
-function toTaskRecord(row: TaskWithDeliveryRow): TaskRecord {
-  const record: TaskRecord = {
-    id: row.id,
-    api: row.api,
-    format: row.format === "launch" ? "launch" : "cortex",
-    payload: JSON.parse(row.payload) as unknown,
-    createdAt: row.created_at,
-    status: row.status as TaskStatus,
-  };
-  if (row.idempotency_key !== null) record.idempotencyKey = row.idempotency_key;
-  if (row.callback !== null) record.callback = JSON.parse(row.callback) as CallbackTarget;
-  if (row.started_at !== null) record.startedAt = row.started_at;
-  if (row.outcome !== null) record.outcome = JSON.parse(row.outcome) as TaskOutcome;
-  if (row.d_status !== null) {
-    record.webhook = webhookStateOf({
-      status: row.d_status as DeliveryRecord["status"],
-      attempts: row.d_attempts ?? 0,
-      lastStatusCode: row.d_last_status_code ?? undefined,
-      lastError: row.d_last_error ?? undefined,
-    });
-  } else if (row.webhook_skip_reason !== null) {
-    record.webhook = { status: "skipped", attempts: 0, lastError: row.webhook_skip_reason };
+  /**
+   * Runs `prepare` now (serializing, so a value JSON cannot carry rejects this call alone), then queues the SQL it
+   * returns for the next group commit.
+   */
+  #run<T>(prepare: (tables: SqliteTaskTables) => () => T): Promise<T> {
+    const open = this.#open;
+    if (open === undefined) {
+      const why = this.#closed ? "it was closed" : "open() was not awaited";
+      return Promise.reject(new RuntimeError(ErrorCode.storage, `the task store is not open (${why}); no operation can run`));
+    }
+    let operation: () => T;
+    try {
+      operation = prepare(open.tables);
+    } catch (error) {
+      return Promise.reject(new RuntimeError(ErrorCode.storage, `the task could not be stored: ${(error as Error).message}`, { cause: error }));
+    }
+    return open.commits.run(operation);
   }
-  return record;
-}
-
-function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
-  const record: DeliveryRecord = {
-    taskId: row.task_id,
-    api: row.api,
-    url: row.url,
-    body: row.body,
-    webhookId: row.webhook_id,
-    status: row.status as DeliveryRecord["status"],
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-  };
-  if (row.auth !== null) record.auth = JSON.parse(row.auth) as DeliveryRecord["auth"];
-  if (row.last_status_code !== null) record.lastStatusCode = row.last_status_code;
-  if (row.last_error !== null) record.lastError = row.last_error;
-  return record;
 }
