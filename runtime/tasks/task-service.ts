@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { ApiConfig } from "../config/api-config.js";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { Predictor } from "../predictor/predictor.js";
@@ -8,6 +7,7 @@ import type { ApiCapacity } from "../worker/api-capacity.js";
 import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
 import { runPrediction } from "../worker/run-prediction.js";
+import { newTaskId } from "./task-id.js";
 import type { CallbackTarget, ReportFormat, TaskOutcome, TaskRecord } from "./task.js";
 
 /** Everything the runtime holds for one API. */
@@ -42,6 +42,7 @@ export interface TaskServiceOptions {
   checkCallbackAddress?: CallbackAddressCheck;
   /** True once shutdown began: new work is refused with 503. */
   isShuttingDown?: () => boolean;
+  /** @defaultValue {@link newTaskId} (time-ordered UUIDs) */
   newId?: () => string;
   now?: () => number;
 }
@@ -60,7 +61,7 @@ export class TaskService {
 
   constructor(options: TaskServiceOptions) {
     this.#options = options;
-    this.#newId = options.newId ?? randomUUID;
+    this.#newId = options.newId ?? (() => newTaskId());
     this.#now = options.now ?? Date.now;
   }
 
