@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
@@ -47,6 +48,8 @@ export class ApiWorker {
   constructor(options: ApiWorkerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    // Every running prediction listens on this signal: threads_per_process above 10 is not a leak.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Predictions running now. */
