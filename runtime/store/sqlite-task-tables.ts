@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import type { TaskRecord } from "../tasks/task.js";
-import type { CreateTaskResult, RecoverySummary } from "./task-store.js";
+import type { RecoverySummary } from "./task-store.js";
 import { toDeliveryRecord, toTaskRecord, type DeliveryRow, type TaskRow, type TaskWithDeliveryRow } from "./sqlite-rows.js";
 
 /** A task as `tasks` stores it: JSON already serialized, so a value JSON cannot carry fails before it is queued. */
@@ -114,12 +114,11 @@ export class SqliteTaskTables {
     );
   }
 
-  /** Inserts a task, or returns the one already holding its (api, idempotency key). */
-  createTask(task: TaskInsert, record: TaskRecord): CreateTaskResult {
+  /** Inserts a task and returns null, or returns the task already holding its (api, idempotency key). */
+  createTask(task: TaskInsert): TaskRecord | null {
     const inserted = this.#insertTask.run(task.id, task.api, task.format, task.idempotencyKey, task.payload, task.callback, task.createdAt);
-    if (inserted.changes === 1) return { task: record, created: true };
-    const existing = this.#getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow;
-    return { task: toTaskRecord(existing), created: false };
+    if (inserted.changes === 1) return null;
+    return toTaskRecord(this.#getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow);
   }
 
   getTask(id: string): TaskRecord | undefined {

@@ -13,25 +13,21 @@ function tempDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), "sqlite-task-store-")), "data");
 }
 
-describeTaskStoreContract("SqliteTaskStore on a file", () => {
-  const dataDir = tempDataDir();
-  return {
-    store: new SqliteTaskStore({ dataDir }),
-    reopen: () => new SqliteTaskStore({ dataDir }),
-    cleanup: () => rmSync(join(dataDir, ".."), { recursive: true, force: true }),
+/** The contract on a real file in a temp dir, with `options` (each test gets its own dir). */
+function onFile(options: Omit<SqliteTaskStoreOptions, "dataDir">) {
+  return () => {
+    const dataDir = tempDataDir();
+    return {
+      store: new SqliteTaskStore({ ...options, dataDir }),
+      reopen: () => new SqliteTaskStore({ ...options, dataDir }),
+      cleanup: () => rmSync(join(dataDir, ".."), { recursive: true, force: true }),
+    };
   };
-});
+}
 
-describeTaskStoreContract("SqliteTaskStore on a file, synchronous=FULL", () => {
-  const dataDir = tempDataDir();
-  return {
-    store: new SqliteTaskStore({ dataDir, synchronous: "full" }),
-    reopen: () => new SqliteTaskStore({ dataDir, synchronous: "full" }),
-    cleanup: () => rmSync(join(dataDir, ".."), { recursive: true, force: true }),
-  };
-});
-
-describeTaskStoreContract("SqliteTaskStore in :memory:", () => ({ store: new SqliteTaskStore({ dataDir: ":memory:" }) }));
+describeTaskStoreContract("SqliteTaskStore on a file, worker thread, synchronous=FULL (serve's default)", onFile({}));
+describeTaskStoreContract("SqliteTaskStore on a file, main thread, synchronous=NORMAL", onFile({ thread: "main", synchronous: "normal" }));
+describeTaskStoreContract("SqliteTaskStore in :memory:, main thread", () => ({ store: new SqliteTaskStore({ dataDir: ":memory:", thread: "main" }) }));
 
 describe("SqliteTaskStore engine", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -39,14 +35,36 @@ describe("SqliteTaskStore engine", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
+  /** An open store on a temp dir (or `options.dataDir`), in the main thread unless `options.thread` says otherwise. */
   async function openStore(options: Partial<SqliteTaskStoreOptions> = {}): Promise<SqliteTaskStore> {
     const dataDir = options.dataDir ?? tempDataDir();
     if (options.dataDir === undefined) cleanups.push(() => rmSync(join(dataDir, ".."), { recursive: true, force: true }));
-    const store = new SqliteTaskStore({ ...options, dataDir });
+    const store = new SqliteTaskStore({ thread: "main", ...options, dataDir });
     await store.open();
     cleanups.push(() => store.close());
     return store;
   }
+
+  it("in a worker thread, commits what was called before close and then lets the process exit", async () => {
+    const store = await openStore({ thread: "worker" });
+    const pending = Array.from({ length: 20 }, () => store.createTask(newTask()));
+    await store.close();
+    expect((await Promise.all(pending)).every((result) => result.created)).toBe(true);
+    const reopened = await openStore({ dataDir: join(store.location, ".."), thread: "worker" });
+    expect(await reopened.countUnfinished("sum")).toBe(20);
+  });
+
+  it("while a batch commits, the operations called meanwhile form the next batch", async () => {
+    const store = await openStore({ thread: "worker" });
+    const before = store.commitStats.batches;
+    const first = store.createTask(newTask());
+    // Called in later turns, while the first batch is (or may be) in the worker: at most one more batch each turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    const rest = Array.from({ length: 30 }, () => store.createTask(newTask()));
+    await Promise.all([first, ...rest]);
+    expect(store.commitStats.batches - before).toBeLessThanOrEqual(2);
+    expect(store.commitStats.operations).toBeGreaterThanOrEqual(31);
+  });
 
   it("commits the writes of one event-loop turn in one transaction", async () => {
     const store = await openStore();
@@ -102,10 +120,10 @@ describe("SqliteTaskStore engine", () => {
     await expect(good).resolves.toMatchObject({ created: true });
   });
 
-  it("refuses a second store on a data dir that is in use, naming the problem", async () => {
+  it("refuses a second store on a data dir that is in use, naming the problem (across threads too)", async () => {
     const first = await openStore();
     const dataDir = join(first.location, "..");
-    const second = new SqliteTaskStore({ dataDir });
+    const second = new SqliteTaskStore({ dataDir, thread: "worker" });
     const error = (await second.open().then(
       () => undefined,
       (reason: unknown) => reason,
@@ -128,7 +146,7 @@ describe("SqliteTaskStore engine", () => {
   it("upgrades a version 1 database in place, keeping its tasks", async () => {
     const dataDir = tempDataDir();
     cleanups.push(() => rmSync(join(dataDir, ".."), { recursive: true, force: true }));
-    const v1 = new SqliteTaskStore({ dataDir });
+    const v1 = new SqliteTaskStore({ dataDir, thread: "main" });
     await v1.open();
     const { task } = await v1.createTask(newTask({ idempotencyKey: "old" }));
     await v1.close();
@@ -153,13 +171,13 @@ describe("SqliteTaskStore engine", () => {
   it("refuses a database written by a newer runtime", async () => {
     const dataDir = tempDataDir();
     cleanups.push(() => rmSync(join(dataDir, ".."), { recursive: true, force: true }));
-    const store = new SqliteTaskStore({ dataDir });
+    const store = new SqliteTaskStore({ dataDir, thread: "main" });
     await store.open();
     await store.close();
     const db = new Database(join(dataDir, "runtime.sqlite"));
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
     db.close();
-    await expect(new SqliteTaskStore({ dataDir }).open()).rejects.toMatchObject({
+    await expect(new SqliteTaskStore({ dataDir, thread: "worker" }).open()).rejects.toMatchObject({
       code: ErrorCode.storage,
       message: expect.stringContaining(`schema version ${SCHEMA_VERSION + 1}`),
     });
