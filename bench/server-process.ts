@@ -31,6 +31,8 @@ export interface ServerProcess {
   memory(): { rssBytes: number; peakRssBytes: number };
   /** CPU time used so far (user + system), in ms, from /proc. */
   cpuMs(): number;
+  /** CPU time of its main thread (the event loop) alone, in ms: what limits a Node server's throughput. */
+  mainThreadCpuMs(): number;
   /** Sends `signal` and waits up to `timeoutMs` for the exit, then SIGKILLs. Resolves to the exit code or signal. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | NodeJS.Signals | null>;
 }
@@ -72,7 +74,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     url,
     stderr: () => stderr,
     memory: () => readMemory(pid),
-    cpuMs: () => readCpuMs(pid),
+    cpuMs: () => readCpuMs(`/proc/${pid}/stat`),
+    mainThreadCpuMs: () => readCpuMs(`/proc/${pid}/task/${pid}/stat`),
     stop: async (signal = "SIGTERM", timeoutMs = 15_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill(signal);
@@ -91,9 +94,9 @@ export function readMemory(pid: number): { rssBytes: number; peakRssBytes: numbe
   return { rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") };
 }
 
-/** utime + stime of a live process in ms (clock ticks are 100 Hz on Linux). */
-export function readCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/** utime + stime in ms from a /proc stat file, of a process or of one thread (clock ticks are 100 Hz on Linux). */
+export function readCpuMs(statFile: string): number {
+  const stat = readFileSync(statFile, "utf8");
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);
