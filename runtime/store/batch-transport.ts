@@ -71,11 +71,11 @@ export class WorkerTransport implements BatchTransport {
 
   async close(): Promise<void> {
     if (this.#stopped) return;
+    const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
     await this.#request({ type: "close" });
-    await new Promise<void>((resolve) => {
-      if (this.#stopped) resolve();
-      else this.#worker.once("exit", () => resolve());
-    });
+    // Held until the thread is gone: an unreferenced worker would let the event loop end under this await.
+    this.#worker.ref();
+    await exited;
   }
 
   #request(request: WorkerRequest): Promise<WorkerReply> {
