@@ -30,7 +30,9 @@ export interface RecoverySummary {
  *   written for an unfinished task; a task finishes once, and a second finish changes nothing;
  * - a delivery handed out by `leaseDueDeliveries` is not handed out again before its lease expires;
  * - a finished task is kept while its report is pending;
- * - operations take effect in the order they were called;
+ * - operations take effect in the order they were called, so a caller may start a read that depends on a write
+ *   without awaiting the write (claim right after create, lease right after finish): the read sees the write and
+ *   resolves only once the write is durable;
  * - after `close()`, every method rejects with a RuntimeError whose code is STORAGE_ERROR.
  */
 export interface TaskStore {

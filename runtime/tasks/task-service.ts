@@ -95,7 +95,7 @@ export class TaskService {
     if (!api.capacity.tryReserve()) throw queueFull(api);
     let result: { task: TaskRecord; created: boolean };
     try {
-      result = await this.#options.store.createTask({
+      const stored = this.#options.store.createTask({
         id: this.#newId(),
         api: apiName,
         format: request.format,
@@ -104,12 +104,16 @@ export class TaskService {
         ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
         ...(request.callback === undefined ? {} : { callback: request.callback }),
       });
+      // Woken now, not once the task is stored: the store applies operations in call order, so the worker's claim
+      // goes into the same group commit right after this insert and still returns only once it is committed. One
+      // commit on the way to predict() instead of two.
+      api.worker?.notify();
+      result = await stored;
     } catch (error) {
       api.capacity.release();
       throw error;
     }
-    if (result.created) api.worker?.notify();
-    else api.capacity.release();
+    if (!result.created) api.capacity.release();
     return result;
   }
 

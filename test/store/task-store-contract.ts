@@ -299,7 +299,16 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect(await store.nextDeliveryDueAt()).toBeUndefined();
       });
 
-      it("5.6 concurrent leases never hand out one report twice", async () => {
+      it("5.6 a lease started right after finishTask, without awaiting it, hands out that report", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.claimQueued("sum", 1, T0);
+        const finished = store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10));
+        const leased = store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        const [, deliveries] = await Promise.all([finished, leased]);
+        expect(deliveries.map((d) => d.taskId)).toEqual([task.id]);
+      });
+
+      it("5.7 concurrent leases never hand out one report twice", async () => {
         for (let n = 0; n < 12; n++) await finishedWithReport(T0 + n);
         const leases = await Promise.all(Array.from({ length: 6 }, () => store.leaseDueDeliveries(T0 + 100, 3, LEASE_MS)));
         const ids = leases.flat().map((d) => d.taskId);
