@@ -4,8 +4,8 @@
  * same load generator and receiver. Prints JSON lines; the `summary` line carries `ratio` = runtime / floor
  * throughput at saturation.
  *
- *   npm run bench                          full run (~80 s)
- *   npm run bench -- --quick               ~25 s
+ *   npm run bench                          full run (~80 s; each --variant adds ~35 s)
+ *   npm run bench -- --quick               ~20 s
  *   npm run bench -- --depth               100,000 tasks queued behind a slow predictor: the runtime's RSS
  *   npm run bench -- --profile             CPU profiles of the children (node --cpu-prof), top items printed
  *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds
@@ -43,21 +43,25 @@ const { values: flags } = parseArgs({
     variant: { type: "string", multiple: true, default: [] },
     only: { type: "string" },
     rounds: { type: "string" },
-    users: { type: "string", default: "128" },
+    users: { type: "string", default: "512" },
     "load-fraction": { type: "string", default: "0.5" },
   },
 });
 
-/** Closed-loop users at saturation: enough tasks in flight that neither system idles. */
+/**
+ * Closed-loop users at saturation: enough tasks in flight that neither system idles. Measured here: 128 left the
+ * runtime latency-bound (each task passes five group commits in sequence, and a batch only grows with the tasks
+ * in flight); 512 saturates both; 1024 raised neither.
+ */
 const USERS = Number(flags.users);
 /** Keep-alive connections from the load generator to the system under test. */
 const CONNECTIONS = 32;
 /** Payload filler: a small JSON object of about 100 bytes, like a typical inference request. */
 const PAD_CHARS = 64;
 /** Interleaved saturation rounds, each measuring every system once. */
-const ROUNDS = Number(flags.rounds ?? (flags.quick ? 3 : 5));
-const SATURATION: PhaseTiming = flags.quick ? { warmupMs: 500, measureMs: 2000, drainMs: 3000 } : { warmupMs: 1000, measureMs: 4000, drainMs: 5000 };
-const FIXED: PhaseTiming = flags.quick ? { warmupMs: 500, measureMs: 3000, drainMs: 3000 } : { warmupMs: 1000, measureMs: 8000, drainMs: 5000 };
+const ROUNDS = Number(flags.rounds ?? (flags.quick ? 2 : 5));
+const SATURATION: PhaseTiming = flags.quick ? { warmupMs: 500, measureMs: 1500, drainMs: 3000 } : { warmupMs: 1000, measureMs: 4000, drainMs: 5000 };
+const FIXED: PhaseTiming = flags.quick ? { warmupMs: 500, measureMs: 2000, drainMs: 3000 } : { warmupMs: 1000, measureMs: 8000, drainMs: 5000 };
 
 /** Prints one JSON line on stdout: the bench's output format. */
 function emit(line: Record<string, unknown>): void {
