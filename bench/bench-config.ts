@@ -19,3 +19,9 @@ export function benchConfig(receiverUrl: string, predictor: string, options: { t
     max_replica_concurrency: ${options.maxQueue}
 `;
 }
+
+/** `node` arguments that run the runtime as a user would: `serve` on `workDir`'s cortex.yaml and data dir, port 0. */
+export function runtimeServeArgs(workDir: string, extra: readonly string[]): string[] {
+  const config = join(workDir, "cortex.yaml");
+  return [join(REPO_ROOT, "bin/predictor-runtime.js"), "serve", "--config", config, "--port", "0", "--data-dir", join(workDir, "data"), ...extra];
+}

@@ -2,13 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
-import { benchConfig } from "./bench-config.js";
+import { benchConfig, runtimeServeArgs } from "./bench-config.js";
 import { startServerProcess } from "./server-process.js";
 import { round } from "./stats.js";
 
 /** Options of {@link runDepth}. */
 export interface DepthOptions {
-  repoRoot: string;
   /** Tasks to queue. @defaultValue 100,000 (issue 4) */
   tasks: number;
   serveArgs: string[];
@@ -35,19 +34,7 @@ export async function runDepth(options: DepthOptions): Promise<Record<string, un
     benchConfig("http://127.0.0.1:9/hook", "slow.ts", { threads: 1, maxQueue: options.tasks + 1000, predictorConfig: "{ delay_ms: 600000 }" }),
   );
   const server = await startServerProcess({
-    args: [
-      join(options.repoRoot, "bin/predictor-runtime.js"),
-      "serve",
-      "--config",
-      join(workDir, "cortex.yaml"),
-      "--port",
-      "0",
-      "--data-dir",
-      join(workDir, "data"),
-      "--grace-period-s",
-      "0",
-      ...options.serveArgs,
-    ],
+    args: runtimeServeArgs(workDir, ["--grace-period-s", "0", ...options.serveArgs]),
     cwd: workDir,
     stdoutFile: join(workDir, "runtime.log"),
   });

@@ -23,7 +23,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { benchConfig } from "./bench-config.js";
+import { benchConfig, runtimeServeArgs } from "./bench-config.js";
 import { summarizeCpuProfile } from "./cpu-profile-summary.js";
 import { runDepth } from "./depth.js";
 import { closedLoop, openLoop, type LoadOptions, type PhaseResult, type PhaseTiming } from "./load-generator.js";
@@ -86,24 +86,14 @@ const floor: System = {
 };
 
 /** The runtime as a user runs it: `serve` with its defaults, plus `serveArgs`. */
-function runtime(name: string, serveArgs: string[]): System {
+function runtime(name: string, extraArgs: string[]): System {
   return {
     name,
     start: (receiver, workDir, profileDir) => {
       writeFileSync(join(workDir, "cortex.yaml"), benchConfig(receiver.url, "noop.ts", { threads: 64, maxQueue: 100_000 }));
       return startServerProcess({
         nodeFlags: cpuProfileFlags(profileDir),
-        args: [
-          join(REPO_ROOT, "bin/predictor-runtime.js"),
-          "serve",
-          "--config",
-          join(workDir, "cortex.yaml"),
-          "--port",
-          "0",
-          "--data-dir",
-          join(workDir, "data"),
-          ...serveArgs,
-        ],
+        args: runtimeServeArgs(workDir, extraArgs),
         cwd: workDir,
         stdoutFile: join(workDir, "runtime.log"),
       });
@@ -191,7 +181,7 @@ function fixedLine(run: Running, rate: number): Record<string, unknown> {
 async function main(): Promise<void> {
   emit({ bench: "machine", nproc: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, loadavg_1m: round(loadavg()[0] ?? 0) });
   if (flags.depth) {
-    emit(await runDepth({ repoRoot: REPO_ROOT, tasks: Number(flags["depth-tasks"]), serveArgs: splitArgs(flags["serve-args"]) }));
+    emit(await runDepth({ tasks: Number(flags["depth-tasks"]), serveArgs: splitArgs(flags["serve-args"]) }));
     return;
   }
   const variants = flags.variant.map((spec) => {
