@@ -58,6 +58,11 @@ export class SqliteTaskStore implements TaskStore {
     const engineOptions = { dataDir: this.#options.dataDir, synchronous: this.#options.synchronous ?? "full" };
     try {
       const transport = (this.#options.thread ?? "worker") === "worker" ? await WorkerTransport.open(engineOptions) : new InThreadTransport(engineOptions);
+      if (this.#closedMeanwhile()) {
+        // close() was called while the database was opening: honour it.
+        await transport.close();
+        throw new RuntimeError(ErrorCode.storage, "the task store was closed while it was opening");
+      }
       const maxBatchOperations = this.#options.maxBatchOperations;
       this.#commits = new GroupCommit(transport, maxBatchOperations === undefined ? {} : { maxBatchOperations });
       this.#state = "open";
@@ -174,6 +179,11 @@ export class SqliteTaskStore implements TaskStore {
       return Promise.reject(new RuntimeError(ErrorCode.storage, `the task could not be stored: ${(error as Error).message}`, { cause: error }));
     }
     return commits.run<StoreOperationResults[K]>(operation);
+  }
+
+  /** Read through a method: TypeScript would otherwise narrow #state across the await in open(). */
+  #closedMeanwhile(): boolean {
+    return this.#state === "closed";
   }
 
   /** An empty answer that needs no SQL; still refused once closed. */

@@ -54,6 +54,18 @@ describe("SqliteTaskStore engine", () => {
     expect(await reopened.countUnfinished("sum")).toBe(20);
   });
 
+  it("close() during open() leaves nothing running and the data dir free", async () => {
+    const dataDir = tempDataDir();
+    cleanups.push(() => rmSync(join(dataDir, ".."), { recursive: true, force: true }));
+    const store = new SqliteTaskStore({ dataDir, thread: "worker" });
+    const opening = store.open();
+    await store.close();
+    await expect(opening).rejects.toMatchObject({ code: ErrorCode.storage });
+    await expect(store.getTask("x")).rejects.toMatchObject({ code: ErrorCode.storage });
+    const again = await openStore({ dataDir });
+    expect(await again.countUnfinished("sum")).toBe(0);
+  });
+
   it("while a batch commits, the operations called meanwhile form the next batch", async () => {
     const store = await openStore({ thread: "worker" });
     const before = store.commitStats.batches;
