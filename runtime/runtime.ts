@@ -34,6 +34,12 @@ export interface RuntimeOptions {
   host?: string;
   /** Folder of the SQLite task store. @defaultValue ".runtime" */
   dataDir?: string;
+  /**
+   * When the SQLite task store fsyncs: at every commit (`"commit"`: an accepted task survives a power cut) or only
+   * at WAL checkpoints (`"checkpoint"`: it survives the process being killed; a power cut can lose the last
+   * moments). Either way writes are group-committed off the event loop. @defaultValue "commit"
+   */
+  fsync?: "commit" | "checkpoint";
   /** Replaces the SQLite store (another engine). */
   store?: TaskStore;
   log?: Logger;
@@ -113,7 +119,8 @@ export class PredictorRuntime {
     for (const warning of config.warnings) log.warn(warning);
 
     const predictors = await loadPredictors(config.apis);
-    const store = options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime" });
+    const store =
+      options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "checkpoint" ? "normal" : "full" });
     await store.open();
     const connections = new ConnectionPool();
     try {

@@ -22,6 +22,7 @@ interface ServeOptions {
   port: number;
   host: string;
   dataDir: string;
+  fsync: "commit" | "checkpoint";
   logLevel: (typeof LOG_LEVELS)[number];
   gracePeriodS: number;
   maxBodyMib: number;
@@ -36,6 +37,11 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
     .option("--port <port>", "TCP port to listen on (0 picks a free one)", integerOption(0, 65535), 8888)
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "folder of the durable task store", ".runtime")
+    .addOption(
+      new Option("--fsync <when>", "when the task store syncs to disk: every commit (survives power loss) or at checkpoints (survives a killed process)")
+        .choices(["commit", "checkpoint"])
+        .default("commit"),
+    )
     .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
     .option("--grace-period-s <seconds>", "on SIGTERM, how long to let running predictions and due reports finish", integerOption(0, 3600), 30)
     .option("--max-body-mib <mib>", "largest request body accepted", integerOption(1, 1024), 10)
@@ -54,6 +60,7 @@ async function serve(options: ServeOptions): Promise<number> {
       port: options.port,
       host: options.host,
       dataDir: options.dataDir,
+      fsync: options.fsync,
       log,
       gracePeriodMs: options.gracePeriodS * 1000,
       bodyLimitBytes: options.maxBodyMib * 1024 * 1024,

@@ -32,7 +32,10 @@ export class Outbox implements TaskFinisher {
     if (api === undefined) throw new Error(`task ${task.id} belongs to API ${task.api}, which is not loaded`);
     const body = JSON.stringify(buildReport(task.id, task.format, outcome));
     const delivery = planDelivery(api, task, body, now(), random);
-    await store.finishTask(task.id, outcome, delivery);
+    const stored = store.finishTask(task.id, outcome, delivery);
+    // Woken now, not once stored: the store applies operations in call order, so the dispatcher's lease joins the
+    // same group commit right after this write and hands the report out only once outcome and report are committed.
     if (delivery?.status === "pending") onReportQueued();
+    await stored;
   }
 }

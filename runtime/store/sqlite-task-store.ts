@@ -1,104 +1,42 @@
-import Database from "better-sqlite3";
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { ErrorCode, RuntimeError } from "../errors.js";
 import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
-import { webhookStateOf } from "../tasks/delivery.js";
-import type { CallbackTarget, NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
+import { InThreadTransport, WorkerTransport } from "./batch-transport.js";
+import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
+import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
+import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
 import type { CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
 
-/** Bumped whenever the tables change shape; a data dir written by another version is refused, not guessed at. */
-const SCHEMA_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tasks (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  api TEXT NOT NULL,
-  format TEXT NOT NULL,
-  idempotency_key TEXT,
-  payload TEXT NOT NULL,
-  callback TEXT,
-  status TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  outcome TEXT,
-  webhook_skip_reason TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_idempotency_key ON tasks(api, idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS tasks_queued ON tasks(api, seq) WHERE status = 'in_queue';
-CREATE INDEX IF NOT EXISTS tasks_by_finish ON tasks(finished_at) WHERE finished_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS deliveries (
-  task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
-  api TEXT NOT NULL,
-  url TEXT NOT NULL,
-  auth TEXT,
-  body TEXT NOT NULL,
-  webhook_id TEXT NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  next_attempt_at INTEGER NOT NULL,
-  last_status_code INTEGER,
-  last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
-`;
-
-interface TaskRow {
-  seq: number;
-  id: string;
-  api: string;
-  format: string;
-  idempotency_key: string | null;
-  payload: string;
-  callback: string | null;
-  status: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  outcome: string | null;
-  webhook_skip_reason: string | null;
-}
-
-interface DeliveryRow {
-  task_id: string;
-  api: string;
-  url: string;
-  auth: string | null;
-  body: string;
-  webhook_id: string;
-  status: string;
-  attempts: number;
-  next_attempt_at: number;
-  last_status_code: number | null;
-  last_error: string | null;
-}
-
-type TaskWithDeliveryRow = TaskRow & {
-  d_status: string | null;
-  d_attempts: number | null;
-  d_last_status_code: number | null;
-  d_last_error: string | null;
-};
+export type { SqliteSynchronous } from "./sqlite-engine.js";
 
 /** Options of {@link SqliteTaskStore}. */
 export interface SqliteTaskStoreOptions {
   /** Folder holding `runtime.sqlite`; created (mode 0700) when missing. `":memory:"` keeps everything in RAM (tests). */
   dataDir: string;
+  /** When a commit is fsynced (see {@link SqliteSynchronous}). @defaultValue "full" */
+  synchronous?: SqliteSynchronous;
+  /**
+   * Where SQLite runs: `"worker"`, a worker thread, keeps its CPU work and disk writes off the event loop; `"main"`
+   * runs it in the calling thread (no thread to start: many short-lived stores in tests). @defaultValue "worker"
+   */
+  thread?: "worker" | "main";
+  /** Most operations per group-commit transaction. @defaultValue 512 */
+  maxBatchOperations?: number;
+  /** Rows deleted per sweep transaction; a sweep of a large backlog lets other operations run between chunks. @defaultValue 500 */
+  sweepChunkRows?: number;
 }
 
+const DEFAULT_SWEEP_CHUNK_ROWS = 500;
+
 /**
- * The embedded engine: one SQLite file in WAL mode. Statements are prepared once in {@link open}.
- * Per-request callback credentials are stored with their task (a retry after a restart needs them), so the file is
- * created readable by its owner only.
+ * The embedded engine: one SQLite file in WAL mode, owned by one process at a time, written through a group commit
+ * (see {@link GroupCommit}) so every write of an event-loop turn shares one transaction, and each promise resolves
+ * once its write committed. By default SQLite runs in a worker thread (see WorkerTransport), off the event loop.
  */
 export class SqliteTaskStore implements TaskStore {
   readonly #options: SqliteTaskStoreOptions;
-  #db: Database.Database | undefined;
-  #statements: ReturnType<typeof prepareStatements> | undefined;
-  #finishTransaction: ((id: string, outcome: TaskOutcome, delivery: NewDelivery | null) => void) | undefined;
+  #commits: GroupCommit | undefined;
+  #state: "new" | "opening" | "open" | "closed" = "new";
 
   constructor(options: SqliteTaskStoreOptions) {
     this.#options = options;
@@ -106,240 +44,155 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Path of the database file, or `:memory:`. */
   get location(): string {
-    return this.#options.dataDir === ":memory:" ? ":memory:" : join(this.#options.dataDir, "runtime.sqlite");
+    return databaseLocation(this.#options.dataDir);
+  }
+
+  /** How well writes were grouped so far (zeros before open). */
+  get commitStats(): GroupCommitStats {
+    return this.#commits?.stats ?? { batches: 0, operations: 0 };
   }
 
   async open(): Promise<void> {
-    const location = this.location;
-    if (location !== ":memory:") {
-      mkdirSync(this.#options.dataDir, { recursive: true, mode: 0o700 });
-    }
-    const isNew = location === ":memory:" || !existsSync(location);
-    let db: Database.Database;
+    if (this.#state !== "new") throw new RuntimeError(ErrorCode.storage, "the task store was opened already; open() is called once");
+    this.#state = "opening";
+    const engineOptions = { dataDir: this.#options.dataDir, synchronous: this.#options.synchronous ?? "full" };
     try {
-      db = new Database(location);
-    } catch (error) {
-      throw new RuntimeError(ErrorCode.storage, `cannot open the task database at ${location}: ${(error as Error).message}`, { cause: error });
-    }
-    if (isNew && location !== ":memory:") chmodSync(location, 0o600);
-    db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode: a commit survives the process being killed (it is in the OS page cache at once);
-    // only a power cut or kernel crash can lose the commits since the last WAL checkpoint's fsync.
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
-    db.pragma("busy_timeout = 5000");
-    db.exec(SCHEMA);
-    const version = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-    if (version === undefined) {
-      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    } else if (Number(version.value) !== SCHEMA_VERSION) {
-      db.close();
-      throw new RuntimeError(
-        ErrorCode.storage,
-        `the data dir ${this.#options.dataDir} holds schema version ${version.value}, this runtime uses ${SCHEMA_VERSION}; ` +
-          `point --data-dir at a new folder or run the matching runtime version to drain it`,
-      );
-    }
-    this.#db = db;
-    const statements = prepareStatements(db);
-    this.#statements = statements;
-    this.#finishTransaction = db.transaction((id: string, outcome: TaskOutcome, delivery: NewDelivery | null) => {
-      const skipReason = delivery?.status === "skipped" ? delivery.reason : null;
-      const changed = statements.finishTask.run(outcome.status, outcome.finishedAt, JSON.stringify(outcome), skipReason, id);
-      if (changed.changes === 0) return; // Already finished (a re-run after recovery): the first outcome stands.
-      const task = statements.getTaskRow.get(id) as TaskRow;
-      if (delivery?.status === "pending") {
-        statements.insertDelivery.run(
-          id,
-          task.api,
-          delivery.url,
-          delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
-          delivery.body,
-          delivery.webhookId,
-          delivery.nextAttemptAt,
-        );
+      const transport = (this.#options.thread ?? "worker") === "worker" ? await WorkerTransport.open(engineOptions) : new InThreadTransport(engineOptions);
+      if (this.#closedMeanwhile()) {
+        // close() was called while the database was opening: honour it.
+        await transport.close();
+        throw new RuntimeError(ErrorCode.storage, "the task store was closed while it was opening");
       }
-    });
+      const maxBatchOperations = this.#options.maxBatchOperations;
+      this.#commits = new GroupCommit(transport, maxBatchOperations === undefined ? {} : { maxBatchOperations });
+      this.#state = "open";
+    } catch (error) {
+      this.#state = "closed";
+      throw error;
+    }
   }
 
   async createTask(task: NewTask): Promise<CreateTaskResult> {
-    const statements = this.#use();
-    if (task.idempotencyKey !== undefined) {
-      const existing = statements.getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow | undefined;
-      if (existing) return { task: toTaskRecord(existing), created: false };
-    }
-    statements.insertTask.run(
-      task.id,
-      task.api,
-      task.format,
-      task.idempotencyKey ?? null,
-      JSON.stringify(task.payload),
-      task.callback === undefined ? null : JSON.stringify(task.callback),
-      task.createdAt,
-    );
-    return { task: { ...task, status: "in_queue" }, created: true };
+    const existing = await this.#run<"createTask">(() => ({
+      kind: "createTask",
+      task: {
+        id: task.id,
+        api: task.api,
+        format: task.format,
+        idempotencyKey: task.idempotencyKey ?? null,
+        payload: JSON.stringify(task.payload),
+        callback: task.callback === undefined ? null : JSON.stringify(task.callback),
+        createdAt: task.createdAt,
+      },
+    }));
+    return existing === null ? { task: { ...task, status: "in_queue" }, created: true } : { task: existing, created: false };
   }
 
-  async getTask(id: string): Promise<TaskRecord | undefined> {
-    const row = this.#use().getTask.get(id) as TaskWithDeliveryRow | undefined;
-    return row === undefined ? undefined : toTaskRecord(row);
+  getTask(id: string): Promise<TaskRecord | undefined> {
+    return this.#run<"getTask">(() => ({ kind: "getTask", id }));
   }
 
-  async claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
-    if (limit <= 0) return [];
-    const rows = this.#use().claimQueued.all(now, api, limit) as TaskRow[];
-    rows.sort((a, b) => a.seq - b.seq);
-    return rows.map((row) => toTaskRecord({ ...row, d_status: null, d_attempts: null, d_last_status_code: null, d_last_error: null }));
+  claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
+    if (limit <= 0) return this.#nothing([]);
+    return this.#run<"claimQueued">(() => ({ kind: "claimQueued", api, limit, now }));
   }
 
-  async finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<void> {
-    this.#use();
-    this.#finishTransaction!(id, outcome, delivery);
+  finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<void> {
+    return this.#run<"finishTask">(() => ({
+      kind: "finishTask",
+      id,
+      outcome: {
+        status: outcome.status,
+        finishedAt: outcome.finishedAt,
+        outcome: JSON.stringify(outcome),
+        webhookSkipReason: delivery?.status === "skipped" ? delivery.reason : null,
+      },
+      delivery:
+        delivery?.status === "pending"
+          ? {
+              url: delivery.url,
+              auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
+              body: delivery.body,
+              webhookId: delivery.webhookId,
+              nextAttemptAt: delivery.nextAttemptAt,
+            }
+          : null,
+    }));
   }
 
-  async countUnfinished(api: string): Promise<number> {
-    return (this.#use().countUnfinished.get(api) as { n: number }).n;
+  countUnfinished(api: string): Promise<number> {
+    return this.#run<"countUnfinished">(() => ({ kind: "countUnfinished", api }));
   }
 
-  async recover(): Promise<RecoverySummary> {
-    const statements = this.#use();
-    const requeued = statements.requeueInProgress.run().changes;
-    const queued = (statements.countQueued.get() as { n: number }).n;
-    const pendingDeliveries = (statements.countPendingDeliveries.get() as { n: number }).n;
-    return { requeued, queued, pendingDeliveries };
+  recover(): Promise<RecoverySummary> {
+    return this.#run<"recover">(() => ({ kind: "recover" }));
   }
 
-  async leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
-    if (limit <= 0) return [];
-    const rows = this.#use().leaseDue.all(now + leaseMs, now, limit) as DeliveryRow[];
-    // The lease moved next_attempt_at; hand out the due time the row had, oldest first, as callers expect.
-    rows.sort((a, b) => a.task_id.localeCompare(b.task_id));
-    return rows.map(toDeliveryRecord);
+  leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
+    if (limit <= 0) return this.#nothing([]);
+    return this.#run<"leaseDue">(() => ({ kind: "leaseDue", now, limit, leaseMs }));
   }
 
-  async recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void> {
-    this.#use().recordAttempt.run(
-      update.status,
-      update.attempts,
-      update.nextAttemptAt ?? 0,
-      update.lastStatusCode ?? null,
-      update.lastError ?? null,
-      taskId,
-    );
+  recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void> {
+    return this.#run<"recordAttempt">(() => ({ kind: "recordAttempt", taskId, update }));
   }
 
-  async nextDeliveryDueAt(): Promise<number | undefined> {
-    const row = this.#use().nextDue.get() as { due: number | null };
-    return row.due ?? undefined;
+  nextDeliveryDueAt(): Promise<number | undefined> {
+    return this.#run<"nextDue">(() => ({ kind: "nextDue" }));
   }
 
+  /**
+   * Deletes in chunks of `sweepChunkRows`, each its own transaction queued behind other operations, so a large
+   * backlog (a runtime that was down for a week) never holds the database for longer than one chunk.
+   */
   async sweepFinished(finishedBefore: number): Promise<number> {
-    return this.#use().sweep.run(finishedBefore).changes;
-  }
-
-  async close(): Promise<void> {
-    const db = this.#db;
-    this.#db = undefined;
-    this.#statements = undefined;
-    this.#finishTransaction = undefined;
-    db?.close();
-  }
-
-  #use(): ReturnType<typeof prepareStatements> {
-    if (this.#statements === undefined) {
-      throw new RuntimeError(ErrorCode.storage, "the task store is not open (it was closed, or open() was not awaited)");
+    const limit = this.#options.sweepChunkRows ?? DEFAULT_SWEEP_CHUNK_ROWS;
+    let removed = 0;
+    for (;;) {
+      const deleted = await this.#run<"sweepChunk">(() => ({ kind: "sweepChunk", finishedBefore, limit }));
+      removed += deleted;
+      if (deleted < limit) return removed;
+      // Let the rest of the runtime's work through before the next chunk.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    return this.#statements;
   }
-}
 
-function prepareStatements(db: Database.Database) {
-  const selectTaskWithDelivery = `
-    SELECT t.*, d.status AS d_status, d.attempts AS d_attempts,
-           d.last_status_code AS d_last_status_code, d.last_error AS d_last_error
-    FROM tasks t LEFT JOIN deliveries d ON d.task_id = t.id`;
-  return {
-    insertTask: db.prepare(
-      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'in_queue', ?)`,
-    ),
-    getTask: db.prepare(`${selectTaskWithDelivery} WHERE t.id = ?`),
-    getTaskByKey: db.prepare(`${selectTaskWithDelivery} WHERE t.api = ? AND t.idempotency_key = ?`),
-    getTaskRow: db.prepare("SELECT * FROM tasks WHERE id = ?"),
-    claimQueued: db.prepare(
-      `UPDATE tasks SET status = 'in_progress', started_at = ?
-       WHERE seq IN (SELECT seq FROM tasks WHERE api = ? AND status = 'in_queue' ORDER BY seq LIMIT ?)
-       RETURNING *`,
-    ),
-    finishTask: db.prepare(
-      `UPDATE tasks SET status = ?, finished_at = ?, outcome = ?, webhook_skip_reason = ?
-       WHERE id = ? AND status IN ('in_queue', 'in_progress')`,
-    ),
-    insertDelivery: db.prepare(
-      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
-    ),
-    countUnfinished: db.prepare("SELECT count(*) AS n FROM tasks WHERE api = ? AND status IN ('in_queue', 'in_progress')"),
-    countQueued: db.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'in_queue'"),
-    countPendingDeliveries: db.prepare("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'"),
-    requeueInProgress: db.prepare("UPDATE tasks SET status = 'in_queue', started_at = NULL WHERE status = 'in_progress'"),
-    leaseDue: db.prepare(
-      `UPDATE deliveries SET next_attempt_at = ?
-       WHERE task_id IN (SELECT task_id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-                         ORDER BY next_attempt_at LIMIT ?)
-       RETURNING *`,
-    ),
-    recordAttempt: db.prepare(
-      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?, last_error = ?
-       WHERE task_id = ?`,
-    ),
-    nextDue: db.prepare("SELECT min(next_attempt_at) AS due FROM deliveries WHERE status = 'pending'"),
-    sweep: db.prepare(
-      `DELETE FROM tasks WHERE finished_at IS NOT NULL AND finished_at < ?
-       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.task_id = tasks.id AND d.status = 'pending')`,
-    ),
-  };
-}
-
-function toTaskRecord(row: TaskWithDeliveryRow): TaskRecord {
-  const record: TaskRecord = {
-    id: row.id,
-    api: row.api,
-    format: row.format === "launch" ? "launch" : "cortex",
-    payload: JSON.parse(row.payload) as unknown,
-    createdAt: row.created_at,
-    status: row.status as TaskStatus,
-  };
-  if (row.idempotency_key !== null) record.idempotencyKey = row.idempotency_key;
-  if (row.callback !== null) record.callback = JSON.parse(row.callback) as CallbackTarget;
-  if (row.started_at !== null) record.startedAt = row.started_at;
-  if (row.outcome !== null) record.outcome = JSON.parse(row.outcome) as TaskOutcome;
-  if (row.d_status !== null) {
-    record.webhook = webhookStateOf({
-      status: row.d_status as DeliveryRecord["status"],
-      attempts: row.d_attempts ?? 0,
-      lastStatusCode: row.d_last_status_code ?? undefined,
-      lastError: row.d_last_error ?? undefined,
-    });
-  } else if (row.webhook_skip_reason !== null) {
-    record.webhook = { status: "skipped", attempts: 0, lastError: row.webhook_skip_reason };
+  /** Commits the operations already called, then closes the database. Later calls reject with STORAGE_ERROR. */
+  async close(): Promise<void> {
+    const commits = this.#commits;
+    this.#state = "closed";
+    this.#commits = undefined;
+    await commits?.close();
   }
-  return record;
-}
 
-function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
-  const record: DeliveryRecord = {
-    taskId: row.task_id,
-    api: row.api,
-    url: row.url,
-    body: row.body,
-    webhookId: row.webhook_id,
-    status: row.status as DeliveryRecord["status"],
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-  };
-  if (row.auth !== null) record.auth = JSON.parse(row.auth) as DeliveryRecord["auth"];
-  if (row.last_status_code !== null) record.lastStatusCode = row.last_status_code;
-  if (row.last_error !== null) record.lastError = row.last_error;
-  return record;
+  /**
+   * Builds the operation now (serializing its JSON, so a value JSON cannot carry rejects this call alone) and
+   * queues it for the next group commit.
+   */
+  #run<K extends StoreOperation["kind"]>(build: () => Extract<StoreOperation, { kind: K }>): Promise<StoreOperationResults[K]> {
+    const commits = this.#commits;
+    if (commits === undefined) return this.#notOpen();
+    let operation: StoreOperation;
+    try {
+      operation = build();
+    } catch (error) {
+      return Promise.reject(new RuntimeError(ErrorCode.storage, `the task could not be stored: ${(error as Error).message}`, { cause: error }));
+    }
+    return commits.run<StoreOperationResults[K]>(operation);
+  }
+
+  /** Read through a method: TypeScript would otherwise narrow #state across the await in open(). */
+  #closedMeanwhile(): boolean {
+    return this.#state === "closed";
+  }
+
+  /** An empty answer that needs no SQL; still refused once closed. */
+  #nothing<T>(value: T): Promise<T> {
+    return this.#commits === undefined ? this.#notOpen() : Promise.resolve(value);
+  }
+
+  #notOpen(): Promise<never> {
+    const why = this.#state === "closed" ? "it was closed" : "open() was not awaited";
+    return Promise.reject(new RuntimeError(ErrorCode.storage, `the task store is not open (${why}); no operation can run`));
+  }
 }

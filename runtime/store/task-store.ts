@@ -23,11 +23,17 @@ export interface RecoverySummary {
  * finishes them, the deliverer drains the outbox. Every method is async so a networked engine (Redis) can
  * implement it; a promise resolves only once its write is as durable as the engine promises.
  *
- * Invariants every engine keeps:
- * - a task is never lost once `createTask` resolved;
+ * Invariants every engine keeps (test/store/task-store-contract.ts checks each one):
+ * - a task is never lost once `createTask` resolved, and at most one task exists per (api, idempotencyKey), even
+ *   for concurrent creates;
  * - `finishTask` writes the outcome and the outbox entry in one atomic step, so a report is never lost nor
- *   written for an unfinished task;
- * - a delivery handed out by `leaseDueDeliveries` is not handed out again before its lease expires.
+ *   written for an unfinished task; a task finishes once, and a second finish changes nothing;
+ * - a delivery handed out by `leaseDueDeliveries` is not handed out again before its lease expires;
+ * - a finished task is kept while its report is pending;
+ * - operations take effect in the order they were called, so a caller may start a read that depends on a write
+ *   without awaiting the write (claim right after create, lease right after finish): the read sees the write and
+ *   resolves only once the write is durable;
+ * - after `close()`, every method rejects with a RuntimeError whose code is STORAGE_ERROR.
  */
 export interface TaskStore {
   /** Prepares the engine (schema, files). Called once before any other method. */
@@ -39,7 +45,7 @@ export interface TaskStore {
   /** The task with this id, with its webhook state, or undefined. */
   getTask(id: string): Promise<TaskRecord | undefined>;
 
-  /** Moves up to `limit` of the API's oldest queued tasks to in_progress and returns them. */
+  /** Moves up to `limit` of the API's oldest queued tasks to in_progress and returns them, oldest first. */
   claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]>;
 
   /** Records the outcome of a claimed task and, atomically with it, its outbox entry (or why none). */
@@ -48,24 +54,32 @@ export interface TaskStore {
   /** Tasks of this API that are queued or running: the count max_replica_concurrency bounds. */
   countUnfinished(api: string): Promise<number>;
 
-  /** Start-up repair: tasks left in_progress by a stopped process go back to the queue. */
+  /**
+   * Start-up repair: tasks left in_progress by a stopped process go back to the queue (they run again: at least
+   * once), and the delivery leases it held are released, so its reports are due again on their own schedule.
+   * An engine shared by several live processes releases only what the stopped one held.
+   */
   recover(): Promise<RecoverySummary>;
 
   /**
-   * Hands out up to `limit` pending deliveries due at `now`, oldest first, and pushes their due time to
-   * `now + leaseMs` so that a crash mid-attempt makes them due again instead of losing them.
+   * Hands out up to `limit` pending deliveries due at `now`, earliest due first, and leases them until
+   * `now + leaseMs`: until then they are not handed out again, and if no attempt is recorded by then (the attempt
+   * was lost with its process) they are due again instead of lost. `nextAttemptAt` of a record is its scheduled time.
    */
   leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]>;
 
-  /** Records the outcome of one attempt. */
+  /** Records the outcome of one attempt and ends its lease; a pending delivery is next due at `update.nextAttemptAt`. */
   recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void>;
 
-  /** When the earliest pending delivery is due (epoch ms), or undefined when none is pending. */
+  /** When the earliest pending delivery is due (epoch ms; a leased one when its lease ends), or undefined when none is pending. */
   nextDeliveryDueAt(): Promise<number | undefined>;
 
-  /** Deletes finished tasks (and their deliveries) that finished before `finishedBefore`; returns how many. */
+  /**
+   * Deletes finished tasks (and their deliveries) that finished before `finishedBefore`, except those whose report
+   * is still pending; returns how many. Bounded work per step: it must not stall the event loop on a huge table.
+   */
   sweepFinished(finishedBefore: number): Promise<number>;
 
-  /** Flushes and releases the engine. Later calls reject with a storage error. */
+  /** Completes the operations already called, then releases the engine. Later calls reject with a storage error. */
   close(): Promise<void>;
 }

@@ -16,7 +16,7 @@ export interface DeliveryRecord {
   status: "pending" | "delivered" | "failed";
   /** Attempts made so far. */
   attempts: number;
-  /** Epoch milliseconds when the next attempt is due (or, while an attempt runs, when its lease expires). */
+  /** Epoch milliseconds when the next attempt is scheduled (a lease, while an attempt runs, is the store's business). */
   nextAttemptAt: number;
   lastStatusCode?: number;
   lastError?: string;

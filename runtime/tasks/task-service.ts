@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { ApiConfig } from "../config/api-config.js";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { Predictor } from "../predictor/predictor.js";
@@ -9,6 +8,7 @@ import type { ApiCapacity } from "../worker/api-capacity.js";
 import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
 import { runPrediction } from "../worker/run-prediction.js";
+import { newTaskId } from "./task-id.js";
 import type { CallbackTarget, ReportFormat, TaskOutcome, TaskRecord } from "./task.js";
 
 /** Everything the runtime holds for one API. */
@@ -47,6 +47,7 @@ export interface TaskServiceOptions {
   onTaskCreated?: (task: TaskRecord) => void;
   /** Called after each RealtimeAPI prediction with the time predict() took; for metrics. */
   onPredicted?: (api: string, outcome: TaskOutcome, durationMs: number) => void;
+  /** @defaultValue {@link newTaskId} (time-ordered UUIDs) */
   newId?: () => string;
   now?: () => number;
 }
@@ -65,7 +66,7 @@ export class TaskService {
 
   constructor(options: TaskServiceOptions) {
     this.#options = options;
-    this.#newId = options.newId ?? randomUUID;
+    this.#newId = options.newId ?? (() => newTaskId());
     this.#now = options.now ?? Date.now;
   }
 
@@ -99,7 +100,7 @@ export class TaskService {
     if (!api.capacity.tryReserve()) throw queueFull(api);
     let result: { task: TaskRecord; created: boolean };
     try {
-      result = await this.#options.store.createTask({
+      const stored = this.#options.store.createTask({
         id: this.#newId(),
         api: apiName,
         format: request.format,
@@ -108,16 +109,17 @@ export class TaskService {
         ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
         ...(request.callback === undefined ? {} : { callback: request.callback }),
       });
+      // Woken now, not once the task is stored: the store applies operations in call order, so the worker's claim
+      // goes into the same group commit right after this insert and still returns only once it is committed. One
+      // commit on the way to predict() instead of two.
+      api.worker?.notify();
+      result = await stored;
     } catch (error) {
       api.capacity.release();
       throw error;
     }
-    if (result.created) {
-      this.#options.onTaskCreated?.(result.task);
-      api.worker?.notify();
-    } else {
-      api.capacity.release();
-    }
+    if (result.created) this.#options.onTaskCreated?.(result.task);
+    else api.capacity.release();
     return result;
   }
 

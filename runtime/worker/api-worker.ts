@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
@@ -35,7 +36,10 @@ const CLAIM_RETRY_MS = 1000;
 export class ApiWorker {
   readonly #options: ApiWorkerOptions;
   readonly #now: () => number;
-  readonly #running = new Map<string, Promise<void>>();
+  /** Tasks whose predict() is running: the slots threads_per_process bounds. */
+  readonly #predicting = new Set<string>();
+  /** Each claimed task's whole life (predict, then storing its outcome), so shutdown can wait for it. */
+  readonly #work = new Set<Promise<void>>();
   /** Aborts running predictions when shutdown outlasts its grace period. */
   readonly #abort = new AbortController();
   #started = false;
@@ -47,11 +51,13 @@ export class ApiWorker {
   constructor(options: ApiWorkerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    // Every running prediction listens on this signal: threads_per_process above 10 is not a leak.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Predictions running now. */
   get running(): number {
-    return this.#running.size;
+    return this.#predicting.size;
   }
 
   /** Begins taking tasks (after the predictor's setup() finished). */
@@ -77,15 +83,15 @@ export class ApiWorker {
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    if (this.#running.size === 0) return;
+    if (this.#work.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), graceMs);
     });
-    const outcome = await Promise.race([Promise.allSettled([...this.#running.values()]), deadline]);
+    const outcome = await Promise.race([Promise.allSettled([...this.#work]), deadline]);
     clearTimeout(timer);
     if (outcome === "timeout") {
-      this.#options.log.warn({ api: this.#options.api, running: this.#running.size }, "grace period over; tasks still running will run again on the next start");
+      this.#options.log.warn({ api: this.#options.api, running: this.#predicting.size }, "grace period over; tasks still running will run again on the next start");
       this.#abort.abort(new Error("the runtime is shutting down"));
     }
   }
@@ -95,8 +101,8 @@ export class ApiWorker {
     try {
       do {
         this.#wokenWhilePumping = false;
-        while (!this.#stopping && this.#running.size < this.#options.concurrency) {
-          const free = this.#options.concurrency - this.#running.size;
+        while (!this.#stopping && this.#predicting.size < this.#options.concurrency) {
+          const free = this.#options.concurrency - this.#predicting.size;
           const tasks = await this.#options.store.claimQueued(this.#options.api, free, this.#now());
           if (tasks.length === 0) break;
           for (const task of tasks) this.#run(task);
@@ -113,12 +119,21 @@ export class ApiWorker {
 
   #run(task: TaskRecord): void {
     const { predictor, predictTimeoutMs, finisher, log, api } = this.#options;
+    this.#predicting.add(task.id);
     const work = (async () => {
-      const outcome = await runPrediction(predictor, task.payload, task.id, {
-        ...(predictTimeoutMs === undefined ? {} : { timeoutMs: predictTimeoutMs }),
-        signal: this.#abort.signal,
-        now: this.#now,
-      });
+      let outcome: TaskOutcome;
+      try {
+        outcome = await runPrediction(predictor, task.payload, task.id, {
+          ...(predictTimeoutMs === undefined ? {} : { timeoutMs: predictTimeoutMs }),
+          signal: this.#abort.signal,
+          now: this.#now,
+        });
+      } finally {
+        // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
+        // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
+        this.#predicting.delete(task.id);
+        this.notify();
+      }
       if (this.#abort.signal.aborted) return; // Shut down mid-prediction: the task runs again after restart.
       try {
         await finisher.finish(task, outcome);
@@ -130,10 +145,7 @@ export class ApiWorker {
       }
       this.#options.onTaskSettled?.(task, outcome);
     })();
-    this.#running.set(task.id, work);
-    void work.finally(() => {
-      this.#running.delete(task.id);
-      this.notify();
-    });
+    this.#work.add(work);
+    void work.finally(() => this.#work.delete(work));
   }
 }

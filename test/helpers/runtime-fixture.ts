@@ -2,9 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
-import { pino } from "pino";
 import { loadConfig } from "../../runtime/config/load-config.js";
-import { REDACTED_PATHS } from "../../runtime/log.js";
+import { createLogger } from "../../runtime/log.js";
 import { PredictorRuntime, type RuntimeOptions } from "../../runtime/runtime.js";
 
 /** Root of the checkout, for paths to the example predictors and fixtures. */
@@ -53,7 +52,8 @@ export async function startTestRuntime(options: TestRuntimeOptions): Promise<Tes
       callback();
     },
   });
-  const log = pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, destination);
+  // The production logger (redaction included), at debug, into memory.
+  const log = createLogger({ level: "debug", destination });
   const dataDir = options.dataDir ?? join(dir, "data");
   const { yaml: _yaml, files: _files, env: _env, dir: _dir, waitReady = true, ...rest } = options;
   const runtime = await PredictorRuntime.start({ port: 0, gracePeriodMs: 2000, ...rest, config, log, dataDir });

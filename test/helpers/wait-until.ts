@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** Polls `check` until it returns a value other than undefined/false, or fails with `what` after `timeoutMs`. */
-export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails with `what` after `timeoutMs`. The
+ * default is a generous ceiling, not a wait: a shared 2-core CI machine running the suite in parallel can be slow.
+ */
+export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {

@@ -42,6 +42,7 @@ describe("GET /openapi.json", () => {
   webhook:
     post_inference_hooks: [callback]
     default_callback_url: ${receiver.url}/unsigned
+    retry_schedule_s: [0, 0.2, 0.5, 1, 2]
     allow_networks: [127.0.0.0/8]
 - name: quiet
   kind: AsyncAPI

@@ -1,0 +1,27 @@
+import { join, resolve } from "node:path";
+
+const REPO_ROOT = resolve(import.meta.dirname, "..");
+
+/** The runtime's bench config: one AsyncAPI with the no-op predictor, reports to the harness's receiver. */
+export function benchConfig(receiverUrl: string, predictor: string, options: { threads: number; maxQueue: number; predictorConfig?: string }): string {
+  return `- name: noop
+  kind: AsyncAPI
+  predictor:
+    type: typescript
+    path: ${join(REPO_ROOT, "bench/predictors", predictor)}
+    threads_per_process: ${options.threads}
+    config: ${options.predictorConfig ?? "{}"}
+  webhook:
+    post_inference_hooks: [callback]
+    default_callback_url: ${receiverUrl}
+    allow_networks: [127.0.0.0/8]
+  autoscaling:
+    max_replica_concurrency: ${options.maxQueue}
+`;
+}
+
+/** `node` arguments that run the runtime as a user would: `serve` on `workDir`'s cortex.yaml and data dir, port 0. */
+export function runtimeServeArgs(workDir: string, extra: readonly string[]): string[] {
+  const config = join(workDir, "cortex.yaml");
+  return [join(REPO_ROOT, "bin/predictor-runtime.js"), "serve", "--config", config, "--port", "0", "--data-dir", join(workDir, "data"), ...extra];
+}

@@ -1,0 +1,90 @@
+import type { DeliveryRecord } from "../tasks/delivery.js";
+import { webhookStateOf } from "../tasks/delivery.js";
+import type { CallbackTarget, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+
+/** A row of `tasks`, as SQLite returns it. */
+export interface TaskRow {
+  seq: number;
+  id: string;
+  api: string;
+  format: string;
+  idempotency_key: string | null;
+  payload: string;
+  callback: string | null;
+  status: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  outcome: string | null;
+  webhook_skip_reason: string | null;
+}
+
+/** A task row joined with its delivery's state (null columns when it has none). */
+export type TaskWithDeliveryRow = TaskRow & {
+  d_status: string | null;
+  d_attempts: number | null;
+  d_last_status_code: number | null;
+  d_last_error: string | null;
+};
+
+/** A row of `deliveries`, as SQLite returns it. */
+export interface DeliveryRow {
+  task_id: string;
+  api: string;
+  url: string;
+  auth: string | null;
+  body: string;
+  webhook_id: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  lease_expires_at: number | null;
+}
+
+/** A task row (with or without its delivery's state) as the record the rest of the runtime uses. */
+export function toTaskRecord(row: TaskRow | TaskWithDeliveryRow): TaskRecord {
+  const record: TaskRecord = {
+    id: row.id,
+    api: row.api,
+    format: row.format === "launch" ? "launch" : "cortex",
+    payload: JSON.parse(row.payload) as unknown,
+    createdAt: row.created_at,
+    status: row.status as TaskStatus,
+  };
+  if (row.idempotency_key !== null) record.idempotencyKey = row.idempotency_key;
+  if (row.callback !== null) record.callback = JSON.parse(row.callback) as CallbackTarget;
+  if (row.started_at !== null) record.startedAt = row.started_at;
+  if (row.outcome !== null) record.outcome = JSON.parse(row.outcome) as TaskOutcome;
+  const delivery = "d_status" in row ? row : undefined;
+  if (delivery !== undefined && delivery.d_status !== null) {
+    record.webhook = webhookStateOf({
+      status: delivery.d_status as DeliveryRecord["status"],
+      attempts: delivery.d_attempts ?? 0,
+      lastStatusCode: delivery.d_last_status_code ?? undefined,
+      lastError: delivery.d_last_error ?? undefined,
+    });
+  } else if (row.webhook_skip_reason !== null) {
+    record.webhook = { status: "skipped", attempts: 0, lastError: row.webhook_skip_reason };
+  }
+  return record;
+}
+
+/** A delivery row as the outbox record the dispatcher sends. */
+export function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
+  const record: DeliveryRecord = {
+    taskId: row.task_id,
+    api: row.api,
+    url: row.url,
+    body: row.body,
+    webhookId: row.webhook_id,
+    status: row.status as DeliveryRecord["status"],
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+  };
+  if (row.auth !== null) record.auth = JSON.parse(row.auth) as DeliveryRecord["auth"];
+  if (row.last_status_code !== null) record.lastStatusCode = row.last_status_code;
+  if (row.last_error !== null) record.lastError = row.last_error;
+  return record;
+}

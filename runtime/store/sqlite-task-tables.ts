@@ -1,0 +1,178 @@
+import type Database from "better-sqlite3";
+import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
+import type { TaskRecord } from "../tasks/task.js";
+import type { RecoverySummary } from "./task-store.js";
+import { toDeliveryRecord, toTaskRecord, type DeliveryRow, type TaskRow, type TaskWithDeliveryRow } from "./sqlite-rows.js";
+
+/** A task as `tasks` stores it: JSON already serialized, so a value JSON cannot carry fails before it is queued. */
+export interface TaskInsert {
+  id: string;
+  api: string;
+  format: string;
+  idempotencyKey: string | null;
+  payload: string;
+  callback: string | null;
+  createdAt: number;
+}
+
+/** A finished task's outcome as it is stored. */
+export interface OutcomeUpdate {
+  status: string;
+  finishedAt: number;
+  outcome: string;
+  /** Set when no report is sent, with the reason shown to the user. */
+  webhookSkipReason: string | null;
+}
+
+/** A report for `deliveries`, its credentials serialized. */
+export interface DeliveryInsert {
+  url: string;
+  auth: string | null;
+  body: string;
+  webhookId: string;
+  nextAttemptAt: number;
+}
+
+/** Which rows are due for a delivery attempt: pending, scheduled by now, and not leased (or the lease ran out). */
+const DUE = "coalesce(lease_expires_at, next_attempt_at)";
+
+/**
+ * The synchronous SQL of the task store, one method per operation, over one open connection. Every statement is
+ * prepared once, here. Methods run inside a group-commit transaction and never begin or commit one themselves; a
+ * method with several writes (finishTask) is atomic because a failing operation rolls back its whole batch.
+ */
+export class SqliteTaskTables {
+  readonly #insertTask: Database.Statement;
+  readonly #getTask: Database.Statement;
+  readonly #getTaskByKey: Database.Statement;
+  readonly #claimQueued: Database.Statement;
+  readonly #finishTask: Database.Statement;
+  readonly #insertDelivery: Database.Statement;
+  readonly #countUnfinished: Database.Statement;
+  readonly #requeueInProgress: Database.Statement;
+  readonly #releaseLeases: Database.Statement;
+  readonly #countQueued: Database.Statement;
+  readonly #countPendingDeliveries: Database.Statement;
+  readonly #leaseDue: Database.Statement;
+  readonly #recordAttempt: Database.Statement;
+  readonly #nextDue: Database.Statement;
+  readonly #sweep: Database.Statement;
+
+  constructor(db: Database.Database) {
+    const taskWithDelivery = `
+      SELECT t.*, d.status AS d_status, d.attempts AS d_attempts,
+             d.last_status_code AS d_last_status_code, d.last_error AS d_last_error
+      FROM tasks t LEFT JOIN deliveries d ON d.task_id = t.id`;
+    // A repeat of (api, idempotency key) inserts nothing; the caller then reads the first task. A clash on the
+    // task id itself is not covered by this clause and fails loudly.
+    this.#insertTask = db.prepare(
+      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'in_queue', ?)
+       ON CONFLICT (api, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
+    );
+    this.#getTask = db.prepare(`${taskWithDelivery} WHERE t.id = ?`);
+    this.#getTaskByKey = db.prepare(`${taskWithDelivery} WHERE t.api = ? AND t.idempotency_key = ?`);
+    this.#claimQueued = db.prepare(
+      `UPDATE tasks SET status = 'in_progress', started_at = ?
+       WHERE seq IN (SELECT seq FROM tasks WHERE api = ? AND status = 'in_queue' ORDER BY seq LIMIT ?)
+       RETURNING *`,
+    );
+    this.#finishTask = db.prepare(
+      `UPDATE tasks SET status = ?, finished_at = ?, outcome = ?, webhook_skip_reason = ?
+       WHERE id = ? AND status IN ('in_queue', 'in_progress')
+       RETURNING api`,
+    );
+    this.#insertDelivery = db.prepare(
+      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
+    );
+    this.#countUnfinished = db.prepare(
+      `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue')
+            + (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_progress') AS n`,
+    );
+    this.#requeueInProgress = db.prepare("UPDATE tasks SET status = 'in_queue', started_at = NULL WHERE status = 'in_progress'");
+    this.#releaseLeases = db.prepare("UPDATE deliveries SET lease_expires_at = NULL WHERE status = 'pending' AND lease_expires_at IS NOT NULL");
+    this.#countQueued = db.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'in_queue'");
+    this.#countPendingDeliveries = db.prepare("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'");
+    this.#leaseDue = db.prepare(
+      `UPDATE deliveries SET lease_expires_at = ?
+       WHERE task_id IN (SELECT task_id FROM deliveries WHERE status = 'pending' AND ${DUE} <= ? ORDER BY ${DUE} LIMIT ?)
+       RETURNING *`,
+    );
+    this.#recordAttempt = db.prepare(
+      `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = coalesce(?, next_attempt_at),
+              last_status_code = ?, last_error = ?, lease_expires_at = NULL
+       WHERE task_id = ?`,
+    );
+    this.#nextDue = db.prepare(`SELECT min(${DUE}) AS due FROM deliveries WHERE status = 'pending'`);
+    // Oldest first, a bounded chunk at a time; deliveries go with their task (ON DELETE CASCADE).
+    this.#sweep = db.prepare(
+      `DELETE FROM tasks WHERE seq IN (
+         SELECT seq FROM tasks WHERE finished_at < ?
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.task_id = tasks.id AND d.status = 'pending')
+         ORDER BY finished_at LIMIT ?)`,
+    );
+  }
+
+  /** Inserts a task and returns null, or returns the task already holding its (api, idempotency key). */
+  createTask(task: TaskInsert): TaskRecord | null {
+    const inserted = this.#insertTask.run(task.id, task.api, task.format, task.idempotencyKey, task.payload, task.callback, task.createdAt);
+    if (inserted.changes === 1) return null;
+    return toTaskRecord(this.#getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow);
+  }
+
+  getTask(id: string): TaskRecord | undefined {
+    const row = this.#getTask.get(id) as TaskWithDeliveryRow | undefined;
+    return row === undefined ? undefined : toTaskRecord(row);
+  }
+
+  claimQueued(api: string, limit: number, now: number): TaskRecord[] {
+    const rows = this.#claimQueued.all(now, api, limit) as TaskRow[];
+    // RETURNING gives no order; callers get the queue's order.
+    rows.sort((a, b) => a.seq - b.seq);
+    return rows.map(toTaskRecord);
+  }
+
+  /** The outcome and its report; a no-op for a task that is unknown or already finished. */
+  finishTask(id: string, outcome: OutcomeUpdate, delivery: DeliveryInsert | null): void {
+    const finished = this.#finishTask.get(outcome.status, outcome.finishedAt, outcome.outcome, outcome.webhookSkipReason, id) as { api: string } | undefined;
+    if (finished === undefined) return; // Unknown, or already finished (a re-run after recovery): the first outcome stands.
+    if (delivery !== null) {
+      this.#insertDelivery.run(id, finished.api, delivery.url, delivery.auth, delivery.body, delivery.webhookId, delivery.nextAttemptAt);
+    }
+  }
+
+  countUnfinished(api: string): number {
+    return (this.#countUnfinished.get({ api }) as { n: number }).n;
+  }
+
+  recover(): RecoverySummary {
+    const requeued = this.#requeueInProgress.run().changes;
+    // Leases were held by the process that stopped (a data dir has one owner at a time): its attempts are not
+    // running any more, so their reports are due again on their own schedule rather than when the lease would end.
+    this.#releaseLeases.run();
+    const queued = (this.#countQueued.get() as { n: number }).n;
+    const pendingDeliveries = (this.#countPendingDeliveries.get() as { n: number }).n;
+    return { requeued, queued, pendingDeliveries };
+  }
+
+  leaseDue(now: number, limit: number, leaseMs: number): DeliveryRecord[] {
+    const rows = this.#leaseDue.all(now + leaseMs, now, limit) as DeliveryRow[];
+    rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.task_id < b.task_id ? -1 : 1));
+    return rows.map(toDeliveryRecord);
+  }
+
+  recordAttempt(taskId: string, update: DeliveryUpdate): void {
+    this.#recordAttempt.run(update.status, update.attempts, update.nextAttemptAt ?? null, update.lastStatusCode ?? null, update.lastError ?? null, taskId);
+  }
+
+  nextDue(): number | undefined {
+    const row = this.#nextDue.get() as { due: number | null };
+    return row.due ?? undefined;
+  }
+
+  /** Deletes up to `limit` of the oldest finished tasks (and their deliveries) finished before `finishedBefore`. */
+  sweepChunk(finishedBefore: number, limit: number): number {
+    return this.#sweep.run(finishedBefore, limit).changes;
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * The TaskStore contract: every method and every invariant of runtime/store/task-store.ts, in numbered sections,
+ * runnable against any engine. An engine's test file adds one line:
+ *
+ *   describeTaskStoreContract("RedisTaskStore", async () => ({ store: new RedisTaskStore(...), cleanup }));
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ErrorCode, RuntimeError } from "../../runtime/errors.js";
+import type { TaskStore } from "../../runtime/store/task-store.js";
+import type { NewDelivery } from "../../runtime/tasks/delivery.js";
+import type { NewTask, TaskOutcome } from "../../runtime/tasks/task.js";
+
+/** A fresh, unopened store, and how to dispose of what it left behind. */
+export interface TaskStoreFixture {
+  store: TaskStore;
+  /** A second, unopened store over the same data, as after a restart; omitted by engines without persistence. */
+  reopen?: () => TaskStore;
+  cleanup?: () => Promise<void> | void;
+}
+
+/** Any instant will do; the contract only compares times. */
+const T0 = 1_700_000_000_000;
+const LEASE_MS = 60_000;
+
+/** A queued task of API `api` (default "sum"), with a fresh id. */
+export function newTask(overrides: Partial<NewTask> = {}): NewTask {
+  return { id: randomUUID(), api: "sum", format: "cortex", payload: { x: 2, y: "hello" }, createdAt: T0, ...overrides };
+}
+
+function completed(result: unknown, finishedAt = T0 + 10): TaskOutcome {
+  return { status: "completed", result, finishedAt };
+}
+
+function pendingDelivery(taskId: string, nextAttemptAt = T0 + 10, overrides: Partial<NewDelivery & { status: "pending" }> = {}): NewDelivery {
+  return { status: "pending", url: "http://127.0.0.1:9000/hook", body: `{"id":"${taskId}"}`, webhookId: `msg_${taskId}`, nextAttemptAt, ...overrides };
+}
+
+/** Expects `promise` to reject with a RuntimeError whose code is STORAGE_ERROR. */
+async function expectStorageError(promise: Promise<unknown>): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error, "expected a rejection").toBeInstanceOf(RuntimeError);
+  expect((error as RuntimeError).code).toBe(ErrorCode.storage);
+}
+
+/** Registers the whole contract for one engine. `makeStore` is called once per test. */
+export function describeTaskStoreContract(name: string, makeStore: () => TaskStoreFixture | Promise<TaskStoreFixture>): void {
+  describe(`TaskStore contract: ${name}`, () => {
+    let fixture: TaskStoreFixture;
+    let store: TaskStore;
+    /** Stores opened by a test besides `store`, closed after it. */
+    const extraStores: TaskStore[] = [];
+
+    beforeEach(async () => {
+      fixture = await makeStore();
+      store = fixture.store;
+      await store.open();
+    });
+
+    afterEach(async () => {
+      await store.close();
+      for (const extra of extraStores.splice(0)) await extra.close();
+      await fixture.cleanup?.();
+    });
+
+    /** Creates, claims and finishes a task with a pending report due at `dueAt`. */
+    async function finishedWithReport(dueAt = T0 + 10, overrides: Partial<NewTask> = {}): Promise<string> {
+      const { task } = await store.createTask(newTask(overrides));
+      await store.claimQueued(task.api, 1, T0);
+      await store.finishTask(task.id, completed(1), pendingDelivery(task.id, dueAt));
+      return task.id;
+    }
+
+    describe("1. createTask", () => {
+      it("1.1 stores the task as queued with every field, and getTask reads it back", async () => {
+        const task = newTask({
+          format: "launch",
+          idempotencyKey: "key-1",
+          payload: { nested: [1, "two", null, { three: true }] },
+          callback: { url: "https://example.com/hook?token=abc", auth: { kind: "basic", username: "u", password: "p" } },
+        });
+        const result = await store.createTask(task);
+        expect(result.created).toBe(true);
+        expect(result.task).toMatchObject({ ...task, status: "in_queue" });
+        expect(await store.getTask(task.id)).toEqual({ ...task, status: "in_queue" });
+      });
+
+      it("1.2 a payload may be any JSON value", async () => {
+        for (const payload of [null, 0, "text", [1, 2], { a: { b: [] } }, true]) {
+          const task = newTask({ payload });
+          await store.createTask(task);
+          expect((await store.getTask(task.id))?.payload).toEqual(payload);
+        }
+      });
+
+      it("1.3 a repeat of (api, idempotencyKey) returns the first task, created: false, and stores nothing new", async () => {
+        const first = newTask({ idempotencyKey: "same" });
+        await store.createTask(first);
+        const repeat = await store.createTask(newTask({ idempotencyKey: "same", payload: "other" }));
+        expect(repeat.created).toBe(false);
+        expect(repeat.task.id).toBe(first.id);
+        expect(repeat.task.payload).toEqual(first.payload);
+        expect(await store.countUnfinished("sum")).toBe(1);
+      });
+
+      it("1.4 the same idempotency key in another API is another task", async () => {
+        const a = await store.createTask(newTask({ api: "a", idempotencyKey: "k" }));
+        const b = await store.createTask(newTask({ api: "b", idempotencyKey: "k" }));
+        expect(a.created && b.created).toBe(true);
+        expect(a.task.id).not.toBe(b.task.id);
+      });
+
+      it("1.5 concurrent creates with one key make exactly one task", async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, (_, n) => store.createTask(newTask({ idempotencyKey: "race", payload: n }))));
+        expect(results.filter((result) => result.created)).toHaveLength(1);
+        expect(new Set(results.map((result) => result.task.id)).size).toBe(1);
+        expect(await store.countUnfinished("sum")).toBe(1);
+      });
+
+      it("1.6 a repeat of a finished task's key returns it finished, with its webhook state", async () => {
+        const id = await finishedWithReport(T0 + 10, { idempotencyKey: "done" });
+        const repeat = await store.createTask(newTask({ idempotencyKey: "done" }));
+        expect(repeat).toMatchObject({ created: false, task: { id, status: "completed", webhook: { status: "pending", attempts: 0 } } });
+      });
+    });
+
+    describe("2. getTask", () => {
+      it("2.1 an unknown id is undefined", async () => {
+        expect(await store.getTask("no-such-task")).toBeUndefined();
+      });
+
+      it("2.2 shows startedAt once claimed", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.claimQueued("sum", 1, T0 + 5);
+        expect(await store.getTask(task.id)).toMatchObject({ status: "in_progress", startedAt: T0 + 5 });
+      });
+    });
+
+    describe("3. claimQueued", () => {
+      it("3.1 hands out the API's oldest queued tasks first, up to the limit, as in_progress", async () => {
+        const ids: string[] = [];
+        for (let n = 0; n < 5; n++) ids.push((await store.createTask(newTask({ payload: n }))).task.id);
+        await store.createTask(newTask({ api: "other" }));
+        const first = await store.claimQueued("sum", 3, T0 + 1);
+        expect(first.map((task) => task.id)).toEqual(ids.slice(0, 3));
+        expect(first.every((task) => task.status === "in_progress" && task.startedAt === T0 + 1)).toBe(true);
+        expect(first.map((task) => task.payload)).toEqual([0, 1, 2]);
+        const rest = await store.claimQueued("sum", 10, T0 + 2);
+        expect(rest.map((task) => task.id)).toEqual(ids.slice(3));
+      });
+
+      it("3.2 an empty queue, or a limit of 0, hands out nothing", async () => {
+        expect(await store.claimQueued("sum", 5, T0)).toEqual([]);
+        await store.createTask(newTask());
+        expect(await store.claimQueued("sum", 0, T0)).toEqual([]);
+        expect(await store.countUnfinished("sum")).toBe(1);
+      });
+
+      it("3.3 a task is claimed once, even by concurrent claims", async () => {
+        for (let n = 0; n < 20; n++) await store.createTask(newTask());
+        const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimQueued("sum", 4, T0)));
+        const ids = claims.flat().map((task) => task.id);
+        expect(ids).toHaveLength(20);
+        expect(new Set(ids).size).toBe(20);
+        expect(await store.claimQueued("sum", 4, T0)).toEqual([]);
+      });
+
+      it("3.4 a task created and claimed in the same turn is handed out once it is stored", async () => {
+        const created = store.createTask(newTask());
+        const claimed = store.claimQueued("sum", 1, T0);
+        const [{ task }, tasks] = await Promise.all([created, claimed]);
+        expect(tasks.map((t) => t.id)).toEqual([task.id]);
+      });
+    });
+
+    describe("4. finishTask", () => {
+      it("4.1 stores the outcome and a pending report together", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.claimQueued("sum", 1, T0);
+        const delivery = pendingDelivery(task.id, T0 + 10, { auth: { kind: "basic", username: "u", password: "p" } });
+        await store.finishTask(task.id, completed({ sum: 7 }, T0 + 9), delivery);
+        expect(await store.getTask(task.id)).toMatchObject({
+          status: "completed",
+          outcome: { status: "completed", result: { sum: 7 }, finishedAt: T0 + 9 },
+          webhook: { status: "pending", attempts: 0 },
+        });
+        expect(await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS)).toEqual([
+          {
+            taskId: task.id,
+            api: "sum",
+            url: "http://127.0.0.1:9000/hook",
+            auth: { kind: "basic", username: "u", password: "p" },
+            body: `{"id":"${task.id}"}`,
+            webhookId: `msg_${task.id}`,
+            status: "pending",
+            attempts: 0,
+            nextAttemptAt: T0 + 10,
+          },
+        ]);
+      });
+
+      it("4.2 a failed outcome keeps its error and traceback", async () => {
+        const { task } = await store.createTask(newTask());
+        const outcome: TaskOutcome = { status: "failed", error: "boom", traceback: "Error: boom\n    at predict", finishedAt: T0 + 3 };
+        await store.finishTask(task.id, outcome, null);
+        expect(await store.getTask(task.id)).toMatchObject({ status: "failed", outcome });
+      });
+
+      it("4.3 a skipped report shows as webhook skipped with its reason, and nothing is sent", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.finishTask(task.id, completed(1), { status: "skipped", reason: "no callback_url" });
+        expect((await store.getTask(task.id))?.webhook).toEqual({ status: "skipped", attempts: 0, lastError: "no callback_url" });
+        expect(await store.leaseDueDeliveries(T0 + 1e9, 10, LEASE_MS)).toEqual([]);
+        expect(await store.nextDeliveryDueAt()).toBeUndefined();
+      });
+
+      it("4.4 without a report (none expected), the task has no webhook state", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.finishTask(task.id, completed(1), null);
+        const stored = await store.getTask(task.id);
+        expect(stored?.status).toBe("completed");
+        expect(stored?.webhook).toBeUndefined();
+      });
+
+      it("4.5 finishing twice keeps the first outcome and its one report", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.claimQueued("sum", 1, T0);
+        await store.finishTask(task.id, completed("first", T0 + 1), pendingDelivery(task.id, T0 + 1));
+        await store.finishTask(task.id, { status: "failed", error: "second", finishedAt: T0 + 2 }, { status: "skipped", reason: "second" });
+        await store.finishTask(task.id, completed("third", T0 + 3), pendingDelivery(task.id, T0 + 3, { body: "third" }));
+        const stored = await store.getTask(task.id);
+        expect(stored).toMatchObject({ status: "completed", outcome: { result: "first" }, webhook: { status: "pending" } });
+        const due = await store.leaseDueDeliveries(T0 + 100, 10, LEASE_MS);
+        expect(due.map((delivery) => delivery.body)).toEqual([`{"id":"${task.id}"}`]);
+      });
+
+      it("4.6 finishing an unknown task changes nothing", async () => {
+        await store.finishTask("no-such-task", completed(1), pendingDelivery("no-such-task"));
+        expect(await store.getTask("no-such-task")).toBeUndefined();
+        expect(await store.nextDeliveryDueAt()).toBeUndefined();
+      });
+
+      it("4.7 a finished task is no longer unfinished, and is never claimed", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.claimQueued("sum", 1, T0);
+        await store.finishTask(task.id, completed(1), null);
+        expect(await store.countUnfinished("sum")).toBe(0);
+        await store.recover();
+        expect(await store.claimQueued("sum", 10, T0)).toEqual([]);
+      });
+    });
+
+    describe("5. leaseDueDeliveries and recordAttempt", () => {
+      it("5.1 hands out only due reports, earliest due first, up to the limit", async () => {
+        const late = await finishedWithReport(T0 + 300);
+        const early = await finishedWithReport(T0 + 100);
+        const middle = await finishedWithReport(T0 + 200);
+        expect(await store.leaseDueDeliveries(T0 + 99, 10, LEASE_MS)).toEqual([]);
+        expect((await store.leaseDueDeliveries(T0 + 250, 1, LEASE_MS)).map((d) => d.taskId)).toEqual([early]);
+        expect((await store.leaseDueDeliveries(T0 + 1000, 10, LEASE_MS)).map((d) => d.taskId)).toEqual([middle, late]);
+        expect(await store.leaseDueDeliveries(T0 + 1000, 0, LEASE_MS)).toEqual([]);
+      });
+
+      it("5.2 a leased report is hidden until its lease expires, then due again with its attempts unchanged", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        expect(await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS)).toHaveLength(1);
+        expect(await store.leaseDueDeliveries(T0 + 10 + LEASE_MS - 1, 10, LEASE_MS)).toEqual([]);
+        const again = await store.leaseDueDeliveries(T0 + 10 + LEASE_MS, 10, LEASE_MS);
+        expect(again.map((d) => [d.taskId, d.attempts])).toEqual([[id, 0]]);
+      });
+
+      it("5.3 a retry is recorded with its state and is due at its new time, not before", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        const [delivery] = await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.recordAttempt(delivery!.taskId, { status: "pending", attempts: 1, nextAttemptAt: T0 + 5000, lastStatusCode: 503, lastError: "the receiver answered 503" });
+        expect((await store.getTask(id))?.webhook).toEqual({ status: "pending", attempts: 1, lastStatusCode: 503, lastError: "the receiver answered 503" });
+        expect(await store.leaseDueDeliveries(T0 + 4999, 10, LEASE_MS)).toEqual([]);
+        const [retry] = await store.leaseDueDeliveries(T0 + 5000, 10, LEASE_MS);
+        expect(retry).toMatchObject({ taskId: id, attempts: 1, nextAttemptAt: T0 + 5000, lastStatusCode: 503, lastError: "the receiver answered 503" });
+      });
+
+      it("5.4 a delivered report is final: never handed out again", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.recordAttempt(id, { status: "delivered", attempts: 1, lastStatusCode: 200 });
+        expect((await store.getTask(id))?.webhook).toEqual({ status: "delivered", attempts: 1, lastStatusCode: 200 });
+        expect(await store.leaseDueDeliveries(T0 + 1e9, 10, LEASE_MS)).toEqual([]);
+      });
+
+      it("5.5 a failed report is final too", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.recordAttempt(id, { status: "failed", attempts: 8, lastError: "connection refused" });
+        expect((await store.getTask(id))?.webhook).toEqual({ status: "failed", attempts: 8, lastError: "connection refused" });
+        expect(await store.leaseDueDeliveries(T0 + 1e9, 10, LEASE_MS)).toEqual([]);
+        expect(await store.nextDeliveryDueAt()).toBeUndefined();
+      });
+
+      it("5.6 a lease started right after finishTask, without awaiting it, hands out that report", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.claimQueued("sum", 1, T0);
+        const finished = store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10));
+        const leased = store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        const [, deliveries] = await Promise.all([finished, leased]);
+        expect(deliveries.map((d) => d.taskId)).toEqual([task.id]);
+      });
+
+      it("5.7 concurrent leases never hand out one report twice", async () => {
+        for (let n = 0; n < 12; n++) await finishedWithReport(T0 + n);
+        const leases = await Promise.all(Array.from({ length: 6 }, () => store.leaseDueDeliveries(T0 + 100, 3, LEASE_MS)));
+        const ids = leases.flat().map((d) => d.taskId);
+        expect(ids).toHaveLength(12);
+        expect(new Set(ids).size).toBe(12);
+      });
+    });
+
+    describe("6. nextDeliveryDueAt", () => {
+      it("6.1 is undefined with no pending report", async () => {
+        expect(await store.nextDeliveryDueAt()).toBeUndefined();
+      });
+
+      it("6.2 is the earliest scheduled time of the pending reports", async () => {
+        await finishedWithReport(T0 + 700);
+        await finishedWithReport(T0 + 300);
+        expect(await store.nextDeliveryDueAt()).toBe(T0 + 300);
+      });
+
+      it("6.3 counts a leased report at its lease's end, and forgets it once delivered", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 20, 1, LEASE_MS);
+        expect(await store.nextDeliveryDueAt()).toBe(T0 + 20 + LEASE_MS);
+        await store.recordAttempt(id, { status: "delivered", attempts: 1, lastStatusCode: 204 });
+        expect(await store.nextDeliveryDueAt()).toBeUndefined();
+      });
+    });
+
+    describe("7. countUnfinished", () => {
+      it("7.1 counts the API's queued and running tasks, not finished ones nor other APIs'", async () => {
+        for (let n = 0; n < 4; n++) await store.createTask(newTask());
+        await store.createTask(newTask({ api: "other" }));
+        const [running] = await store.claimQueued("sum", 2, T0);
+        expect(await store.countUnfinished("sum")).toBe(4);
+        await store.finishTask(running!.id, completed(1), null);
+        expect(await store.countUnfinished("sum")).toBe(3);
+        expect(await store.countUnfinished("other")).toBe(1);
+        expect(await store.countUnfinished("none")).toBe(0);
+      });
+    });
+
+    describe("8. recover", () => {
+      it("8.1 requeues in-progress tasks, which are then claimed again, oldest first", async () => {
+        const ids: string[] = [];
+        for (let n = 0; n < 4; n++) ids.push((await store.createTask(newTask())).task.id);
+        await store.claimQueued("sum", 3, T0);
+        await finishedWithReport(T0 + 10, { api: "other" });
+        expect(await store.recover()).toEqual({ requeued: 3, queued: 4, pendingDeliveries: 1 });
+        expect((await store.getTask(ids[0]!))?.status).toBe("in_queue");
+        expect((await store.getTask(ids[0]!))?.startedAt).toBeUndefined();
+        expect((await store.claimQueued("sum", 10, T0 + 1)).map((task) => task.id)).toEqual(ids);
+      });
+
+      it("8.2 releases leases, so a report whose attempt was lost is due on its own schedule, not the lease's", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.recover();
+        expect(await store.nextDeliveryDueAt()).toBe(T0 + 10);
+        expect((await store.leaseDueDeliveries(T0 + 11, 10, LEASE_MS)).map((d) => d.taskId)).toEqual([id]);
+      });
+
+      it("8.3 leaves scheduled retries on their schedule", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.recordAttempt(id, { status: "pending", attempts: 1, nextAttemptAt: T0 + 9000, lastError: "connection refused" });
+        await store.recover();
+        expect(await store.nextDeliveryDueAt()).toBe(T0 + 9000);
+      });
+
+      it("8.4 finds nothing to repair in an empty store", async () => {
+        expect(await store.recover()).toEqual({ requeued: 0, queued: 0, pendingDeliveries: 0 });
+      });
+    });
+
+    describe("9. sweepFinished", () => {
+      it("9.1 deletes tasks finished before the cutoff, keeping recent, unfinished and still-reporting ones", async () => {
+        const old = await store.createTask(newTask());
+        await store.finishTask(old.task.id, completed(1, T0), null);
+        const oldDelivered = await finishedWithReport(T0 + 1);
+        await store.leaseDueDeliveries(T0 + 1, 10, LEASE_MS);
+        await store.recordAttempt(oldDelivered, { status: "delivered", attempts: 1, lastStatusCode: 200 });
+        const oldPending = await finishedWithReport(T0 + 2);
+        const recent = await store.createTask(newTask());
+        await store.finishTask(recent.task.id, completed(1, T0 + 1000), null);
+        const unfinished = await store.createTask(newTask());
+
+        expect(await store.sweepFinished(T0 + 500)).toBe(2);
+        expect(await store.getTask(old.task.id)).toBeUndefined();
+        expect(await store.getTask(oldDelivered)).toBeUndefined();
+        expect((await store.getTask(oldPending))?.webhook?.status).toBe("pending");
+        expect(await store.getTask(recent.task.id)).toBeDefined();
+        expect(await store.getTask(unfinished.task.id)).toBeDefined();
+        // A swept task's report went with it; the still-pending one is still sent.
+        expect((await store.leaseDueDeliveries(T0 + 1e6, 10, LEASE_MS)).map((d) => d.taskId)).toEqual([oldPending]);
+      });
+
+      it("9.2 a swept idempotency key is free again", async () => {
+        const first = await store.createTask(newTask({ idempotencyKey: "reuse" }));
+        await store.finishTask(first.task.id, completed(1, T0), null);
+        await store.sweepFinished(T0 + 1);
+        const again = await store.createTask(newTask({ idempotencyKey: "reuse" }));
+        expect(again.created).toBe(true);
+        expect(again.task.id).not.toBe(first.task.id);
+      });
+
+      it("9.3 removes a backlog of any size, and says how many", async () => {
+        const count = 1234;
+        const tasks = await Promise.all(Array.from({ length: count }, () => store.createTask(newTask())));
+        await Promise.all(tasks.map(({ task }) => store.finishTask(task.id, completed(1, T0), null)));
+        expect(await store.sweepFinished(T0 + 1)).toBe(count);
+        expect(await store.sweepFinished(T0 + 1)).toBe(0);
+      });
+    });
+
+    describe("10. close", () => {
+      it("10.1 every method rejects with STORAGE_ERROR once closed", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.close();
+        await expectStorageError(store.createTask(newTask()));
+        await expectStorageError(store.getTask(task.id));
+        await expectStorageError(store.claimQueued("sum", 1, T0));
+        await expectStorageError(store.finishTask(task.id, completed(1), null));
+        await expectStorageError(store.countUnfinished("sum"));
+        await expectStorageError(store.recover());
+        await expectStorageError(store.leaseDueDeliveries(T0, 1, LEASE_MS));
+        await expectStorageError(store.recordAttempt(task.id, { status: "delivered", attempts: 1 }));
+        await expectStorageError(store.nextDeliveryDueAt());
+        await expectStorageError(store.sweepFinished(T0));
+      });
+
+      it("10.2 operations called before close complete", async () => {
+        const task = newTask();
+        const created = store.createTask(task);
+        const closed = store.close();
+        await expect(created).resolves.toMatchObject({ created: true });
+        await closed;
+        if (fixture.reopen === undefined) return;
+        const reopened = fixture.reopen();
+        extraStores.push(reopened);
+        await reopened.open();
+        expect((await reopened.getTask(task.id))?.id).toBe(task.id);
+      });
+    });
+
+    describe("11. durability across a restart (engines that persist)", () => {
+      it("11.1 tasks, outcomes, reports and idempotency keys survive close and reopen", async ({ skip }) => {
+        if (fixture.reopen === undefined) skip("this engine keeps nothing across a restart");
+        const queued = await store.createTask(newTask({ idempotencyKey: "kept" }));
+        const running = await store.createTask(newTask());
+        await store.claimQueued("sum", 2, T0);
+        const reported = await finishedWithReport(T0 + 10);
+        await store.close();
+
+        const reopened = fixture.reopen!();
+        extraStores.push(reopened);
+        await reopened.open();
+        expect(await reopened.recover()).toEqual({ requeued: 2, queued: 2, pendingDeliveries: 1 });
+        expect((await reopened.createTask(newTask({ idempotencyKey: "kept" }))).task.id).toBe(queued.task.id);
+        expect((await reopened.claimQueued("sum", 10, T0)).map((task) => task.id)).toEqual([queued.task.id, running.task.id]);
+        expect((await reopened.leaseDueDeliveries(T0 + 10, 10, LEASE_MS)).map((d) => d.taskId)).toEqual([reported]);
+      });
+    });
+  });
+}
