@@ -35,11 +35,12 @@ export interface RuntimeOptions {
   /** Folder of the SQLite task store. @defaultValue ".runtime" */
   dataDir?: string;
   /**
-   * When the SQLite task store fsyncs: at every commit (`"commit"`: an accepted task survives a power cut) or only
-   * at WAL checkpoints (`"checkpoint"`: it survives the process being killed; a power cut can lose the last
-   * moments). Either way writes are group-committed off the event loop. @defaultValue "commit"
+   * When the SQLite task store fsyncs. Either way an accepted task survives the process being killed, and writes
+   * are group-committed off the event loop. `"interval"`: at least once a second, so a power cut can lose about the
+   * last second of commits; `"commit"`: every commit, so a power cut loses nothing acknowledged, for ~15% more CPU
+   * per task. @defaultValue "interval"
    */
-  fsync?: "commit" | "checkpoint";
+  fsync?: "commit" | "interval";
   /** Replaces the SQLite store (another engine). */
   store?: TaskStore;
   log?: Logger;
@@ -120,7 +121,7 @@ export class PredictorRuntime {
 
     const predictors = await loadPredictors(config.apis);
     const store =
-      options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "checkpoint" ? "normal" : "full" });
+      options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "commit" ? "full" : "normal" });
     await store.open();
     const connections = new ConnectionPool();
     try {
@@ -152,7 +153,7 @@ export class PredictorRuntime {
           throw new RequestError(ErrorCode.callbackAddressRefused, 400, `callback_url refused: ${refusal.message}`, { cause: refusal });
         }
       };
-      const outbox = new Outbox({ store, apis: apiConfigs, onReportQueued: () => dispatcher.notify(), now, ...(options.random ? { random: options.random } : {}) });
+      const outbox = new Outbox({ store, apis: apiConfigs, dispatcher, now, ...(options.random ? { random: options.random } : {}) });
 
       for (const api of config.apis) {
         const predictor = predictors.get(api.name)!;

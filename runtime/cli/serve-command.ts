@@ -22,7 +22,7 @@ interface ServeOptions {
   port: number;
   host: string;
   dataDir: string;
-  fsync: "commit" | "checkpoint";
+  fsync: "commit" | "interval";
   logLevel: (typeof LOG_LEVELS)[number];
   gracePeriodS: number;
   maxBodyMib: number;
@@ -38,9 +38,12 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--data-dir <dir>", "folder of the durable task store", ".runtime")
     .addOption(
-      new Option("--fsync <when>", "when the task store syncs to disk: every commit (survives power loss) or at checkpoints (survives a killed process)")
-        .choices(["commit", "checkpoint"])
-        .default("commit"),
+      new Option(
+        "--fsync <when>",
+        "when the task store syncs to disk: at least once a second (a power cut can lose about the last second) or every commit (a power cut loses nothing accepted); both survive a killed process",
+      )
+        .choices(["interval", "commit"])
+        .default("interval"),
     )
     .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
     .option("--grace-period-s <seconds>", "on SIGTERM, how long to let running predictions and due reports finish", integerOption(0, 3600), 30)

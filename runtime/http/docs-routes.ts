@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Router } from "express";
 
 /** swagger-ui-dist's files this page uses; nothing else of the package is served. */
@@ -52,11 +52,12 @@ const INIT_SCRIPT = `window.ui = SwaggerUIBundle({
 });
 `;
 
-/** Where swagger-ui-dist's files are (its own `getAbsoluteFSPath()`; the package is CommonJS). */
+/**
+ * Where swagger-ui-dist's files are. Resolved, not imported: the package's main module loads its 1 MB browser
+ * bundle into the server, which costs start-up time and memory for files that are only ever served.
+ */
 function swaggerUiDir(): string {
-  const require = createRequire(import.meta.url);
-  const { getAbsoluteFSPath } = require("swagger-ui-dist") as { getAbsoluteFSPath: () => string };
-  return getAbsoluteFSPath();
+  return dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 }
 
 /** `GET /docs`: Swagger UI showing `/openapi.json`, served from swagger-ui-dist's files (no CDN). */

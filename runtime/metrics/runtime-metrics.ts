@@ -37,6 +37,8 @@ export class RuntimeMetrics {
   readonly registry: Registry;
   readonly #now: () => number;
   readonly #tasks: Counter<"api" | "status">;
+  /** Bound series by metric, keyed by their label values (see #child). */
+  readonly #children = new Map<object, Map<string, unknown>>();
   readonly #predictDuration: Histogram<"api">;
   readonly #webhookAttempts: Counter<"api" | "outcome">;
   readonly #webhookAttemptDuration: Histogram<"api">;
@@ -135,31 +137,47 @@ export class RuntimeMetrics {
 
   /** A new task was stored (a repeated idempotency key is not a new task). */
   taskSubmitted(task: Pick<TaskRecord, "api">): void {
-    this.#tasks.inc({ api: task.api, status: "submitted" });
+    this.#child(this.#tasks, task.api, "status", "submitted").inc();
   }
 
   /** An AsyncAPI task finished and its outcome was stored. */
   taskFinished(task: Pick<TaskRecord, "api" | "startedAt">, outcome: TaskOutcome): void {
-    this.#tasks.inc({ api: task.api, status: outcome.status });
-    if (task.startedAt !== undefined) this.#predictDuration.observe({ api: task.api }, Math.max(0, outcome.finishedAt - task.startedAt) / 1000);
+    this.#child(this.#tasks, task.api, "status", outcome.status).inc();
+    if (task.startedAt !== undefined) this.#child(this.#predictDuration, task.api).observe(Math.max(0, outcome.finishedAt - task.startedAt) / 1000);
   }
 
   /** A RealtimeAPI prediction finished, after `durationMs` in predict(). */
   predicted(api: string, outcome: TaskOutcome, durationMs: number): void {
-    this.#tasks.inc({ api, status: "submitted" });
-    this.#tasks.inc({ api, status: outcome.status });
-    this.#predictDuration.observe({ api }, durationMs / 1000);
+    this.#child(this.#tasks, api, "status", "submitted").inc();
+    this.#child(this.#tasks, api, "status", outcome.status).inc();
+    this.#child(this.#predictDuration, api).observe(durationMs / 1000);
   }
 
   /** One webhook attempt ended (the dispatcher's `onAttempt`). */
   webhookAttempt(delivery: Pick<DeliveryRecord, "api" | "body">, outcome: AttemptOutcome, update: Pick<DeliveryUpdate, "status">, durationMs: number): void {
     const api = delivery.api;
-    this.#webhookAttempts.inc({ api, outcome: outcome.kind });
-    this.#webhookAttemptDuration.observe({ api }, durationMs / 1000);
+    this.#child(this.#webhookAttempts, api, "outcome", outcome.kind).inc();
+    this.#child(this.#webhookAttemptDuration, api).observe(durationMs / 1000);
     if (update.status === "pending") return;
-    this.#webhookReports.inc({ api, status: update.status });
+    this.#child(this.#webhookReports, api, "status", update.status).inc();
     const finishedAt = update.status === "delivered" ? finishedAtOfReport(delivery.body) : undefined;
-    if (finishedAt !== undefined) this.#deliveryLatency.observe({ api }, Math.max(0, this.#now() - finishedAt) / 1000);
+    if (finishedAt !== undefined) this.#child(this.#deliveryLatency, api).observe(Math.max(0, this.#now() - finishedAt) / 1000);
+  }
+
+  /**
+   * The metric's series for an API (and a second label value), bound once and then reused: labelling on every
+   * observation hashes the label object each time, a cost paid per task on the hot path.
+   */
+  #child<M extends Counter<string> | Histogram<string>>(metric: M, api: string, label?: string, value?: string): ReturnType<M["labels"]> {
+    const key = label === undefined ? api : `${api}\u0000${value}`;
+    let byKey = this.#children.get(metric);
+    if (byKey === undefined) this.#children.set(metric, (byKey = new Map()));
+    let child = byKey.get(key);
+    if (child === undefined) {
+      child = metric.labels(label === undefined ? { api } : { api, [label]: value ?? "" });
+      byKey.set(key, child);
+    }
+    return child as ReturnType<M["labels"]>;
   }
 
   /** The `content-type` of {@link text}: the Prometheus text format, version 0.0.4. */

@@ -1,16 +1,28 @@
 import type { ApiConfig } from "../config/api-config.js";
 import type { TaskStore } from "../store/task-store.js";
+import type { DeliveryRecord } from "../tasks/delivery.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
 import type { TaskFinisher } from "../worker/api-worker.js";
 import { planDelivery } from "./plan-delivery.js";
 import { buildReport } from "./report.js";
 
+/** Where the outbox hands reports: the dispatcher. */
+export interface ReportSink {
+  /** A report was stored due; lease and send it. */
+  notify(): void;
+  /** An attempt slot for a report about to be stored, as its lease expiry; undefined when none is free. */
+  reserveSlot(): number | undefined;
+  /** Sends a report stored leased in a reserved slot. */
+  sendReserved(delivery: DeliveryRecord): void;
+  /** Gives back a reserved slot whose report was not stored. */
+  cancelReservation(): void;
+}
+
 /** Options of {@link Outbox}. */
 export interface OutboxOptions {
   store: TaskStore;
   apis: ReadonlyMap<string, ApiConfig>;
-  /** Woken when a report becomes due. */
-  onReportQueued: () => void;
+  dispatcher: ReportSink;
   now?: () => number;
   random?: () => number;
 }
@@ -27,15 +39,40 @@ export class Outbox implements TaskFinisher {
   }
 
   async finish(task: TaskRecord, outcome: TaskOutcome): Promise<void> {
-    const { store, apis, onReportQueued, now = Date.now, random } = this.#options;
+    const { store, apis, dispatcher, now = Date.now, random } = this.#options;
     const api = apis.get(task.api);
     if (api === undefined) throw new Error(`task ${task.id} belongs to API ${task.api}, which is not loaded`);
     const body = JSON.stringify(buildReport(task.id, task.format, outcome));
-    const delivery = planDelivery(api, task, body, now(), random);
-    const stored = store.finishTask(task.id, outcome, delivery);
-    // Woken now, not once stored: the store applies operations in call order, so the dispatcher's lease joins the
-    // same group commit right after this write and hands the report out only once outcome and report are committed.
-    if (delivery?.status === "pending") onReportQueued();
-    await stored;
+    const planned = planDelivery(api, task, body, now(), random);
+    // A report due at once, with a free attempt slot, is stored leased and sent from memory once committed.
+    const leaseExpiresAt = planned?.status === "pending" && planned.nextAttemptAt <= now() ? dispatcher.reserveSlot() : undefined;
+    const delivery = leaseExpiresAt === undefined || planned?.status !== "pending" ? planned : { ...planned, leaseExpiresAt };
+    let recorded: boolean;
+    try {
+      const stored = store.finishTask(task.id, outcome, delivery);
+      // Woken now, not once stored: the store applies operations in call order, so the dispatcher's lease joins the
+      // same group commit right after this write and hands the report out only once outcome and report are committed.
+      if (delivery?.status === "pending" && leaseExpiresAt === undefined) dispatcher.notify();
+      recorded = await stored;
+    } catch (error) {
+      if (leaseExpiresAt !== undefined) dispatcher.cancelReservation();
+      throw error;
+    }
+    if (leaseExpiresAt === undefined || delivery?.status !== "pending") return;
+    if (!recorded) {
+      dispatcher.cancelReservation();
+      return;
+    }
+    dispatcher.sendReserved({
+      taskId: task.id,
+      api: task.api,
+      url: delivery.url,
+      ...(delivery.auth === undefined ? {} : { auth: delivery.auth }),
+      body: delivery.body,
+      webhookId: delivery.webhookId,
+      status: "pending",
+      attempts: 0,
+      nextAttemptAt: delivery.nextAttemptAt,
+    });
   }
 }

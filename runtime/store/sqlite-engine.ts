@@ -9,8 +9,9 @@ import { runOperation, serializeError, type BatchOutcome, type OperationResult, 
 /**
  * When a commit reaches the disk (SQLite's `synchronous` in WAL mode). Either way a commit survives the process
  * being killed: it is in the kernel's page cache before it is acknowledged.
- * - `normal`: the WAL is fsynced only at checkpoints; a power cut or kernel crash can lose the commits made since
- *   the last checkpoint (the database stays consistent).
+ * - `normal`: the WAL is fsynced at checkpoints, and the engine checkpoints at least every
+ *   {@link SYNC_INTERVAL_MS} while there are writes; a power cut or kernel crash can lose about the last second of
+ *   commits (the database stays consistent).
  * - `full`: every commit (every group-commit batch) is fsynced before it is acknowledged; a power cut loses
  *   nothing that was acknowledged.
  */
@@ -25,6 +26,9 @@ export interface SqliteEngineOptions {
 
 /** The database file inside the data dir. */
 export const DATABASE_FILE = "runtime.sqlite";
+
+/** In `normal` mode, the longest committed writes wait for an fsync: what a power cut can cost. */
+export const SYNC_INTERVAL_MS = 1000;
 
 /** How long opening waits for a lock before concluding another process owns the data dir. */
 const OPEN_LOCK_TIMEOUT_MS = 1000;
@@ -47,13 +51,18 @@ export class SqliteEngine {
   readonly #begin: Database.Statement;
   readonly #commit: Database.Statement;
   readonly #rollback: Database.Statement;
+  /** In `normal` mode: forces a checkpoint (which fsyncs the WAL) when writes have waited SYNC_INTERVAL_MS. */
+  readonly #syncTimer: NodeJS.Timeout | undefined;
+  /** A batch committed since the last checkpoint. */
+  #unsynced = false;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, synchronous: SqliteSynchronous) {
     this.#db = db;
     this.#tables = new SqliteTaskTables(db);
     this.#begin = db.prepare("BEGIN");
     this.#commit = db.prepare("COMMIT");
     this.#rollback = db.prepare("ROLLBACK");
+    if (synchronous === "normal") this.#syncTimer = setInterval(() => this.#syncIfNeeded(), SYNC_INTERVAL_MS).unref();
   }
 
   /**
@@ -92,7 +101,7 @@ export class SqliteEngine {
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError(ErrorCode.storage, `cannot prepare the task database at ${location}: ${(error as Error).message}`, { cause: error });
     }
-    return new SqliteEngine(db);
+    return new SqliteEngine(db, options.synchronous);
   }
 
   /**
@@ -117,9 +126,21 @@ export class SqliteEngine {
     return { committed: true, results };
   }
 
-  /** Closes the connection (and with it the lock). */
+  /** Closes the connection (and with it the lock); closing checkpoints, so nothing committed is left unsynced. */
   close(): void {
+    if (this.#syncTimer) clearInterval(this.#syncTimer);
     this.#db.close();
+  }
+
+  #syncIfNeeded(): void {
+    if (!this.#unsynced || !this.#db.open) return;
+    this.#unsynced = false;
+    try {
+      // PASSIVE never waits for readers (this connection holds the only lock anyway); SQLite fsyncs the WAL first.
+      this.#db.pragma("wal_checkpoint(PASSIVE)");
+    } catch {
+      this.#unsynced = true; // Tried again at the next tick; a disk that keeps failing fails the next batch too.
+    }
   }
 
   #tryCommit(operations: readonly StoreOperation[], failures: Map<number, unknown>, values: unknown[]): "committed" | "retry" | { error: unknown } {
@@ -138,6 +159,7 @@ export class SqliteEngine {
         }
       }
       this.#commit.run();
+      this.#unsynced = true;
       return "committed";
     } catch (error) {
       if (this.#db.inTransaction) this.#rollback.run();

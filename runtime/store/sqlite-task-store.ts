@@ -83,9 +83,11 @@ export class SqliteTaskStore implements TaskStore {
         payload: JSON.stringify(task.payload),
         callback: task.callback === undefined ? null : JSON.stringify(task.callback),
         createdAt: task.createdAt,
+        startedAt: task.startedAt ?? null,
       },
     }));
-    return existing === null ? { task: { ...task, status: "in_queue" }, created: true } : { task: existing, created: false };
+    if (existing !== null) return { task: existing, created: false };
+    return { task: { ...task, status: task.startedAt === undefined ? "in_queue" : "in_progress" }, created: true };
   }
 
   getTask(id: string): Promise<TaskRecord | undefined> {
@@ -97,7 +99,7 @@ export class SqliteTaskStore implements TaskStore {
     return this.#run<"claimQueued">(() => ({ kind: "claimQueued", api, limit, now }));
   }
 
-  finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<void> {
+  finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean> {
     return this.#run<"finishTask">(() => ({
       kind: "finishTask",
       id,
@@ -115,6 +117,7 @@ export class SqliteTaskStore implements TaskStore {
               body: delivery.body,
               webhookId: delivery.webhookId,
               nextAttemptAt: delivery.nextAttemptAt,
+              leaseExpiresAt: delivery.leaseExpiresAt ?? null,
             }
           : null,
     }));

@@ -13,6 +13,8 @@ export interface TaskInsert {
   payload: string;
   callback: string | null;
   createdAt: number;
+  /** Set: stored in_progress, already claimed by its caller. */
+  startedAt: number | null;
 }
 
 /** A finished task's outcome as it is stored. */
@@ -31,6 +33,8 @@ export interface DeliveryInsert {
   body: string;
   webhookId: string;
   nextAttemptAt: number;
+  /** Set: stored leased to its caller until then. */
+  leaseExpiresAt: number | null;
 }
 
 /** Which rows are due for a delivery attempt: pending, scheduled by now, and not leased (or the lease ran out). */
@@ -66,8 +70,9 @@ export class SqliteTaskTables {
     // A repeat of (api, idempotency key) inserts nothing; the caller then reads the first task. A clash on the
     // task id itself is not covered by this clause and fails loudly.
     this.#insertTask = db.prepare(
-      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'in_queue', ?)
+      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at, started_at)
+       VALUES (@id, @api, @format, @idempotencyKey, @payload, @callback,
+               CASE WHEN @startedAt IS NULL THEN 'in_queue' ELSE 'in_progress' END, @createdAt, @startedAt)
        ON CONFLICT (api, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
     );
     this.#getTask = db.prepare(`${taskWithDelivery} WHERE t.id = ?`);
@@ -83,8 +88,8 @@ export class SqliteTaskTables {
        RETURNING api`,
     );
     this.#insertDelivery = db.prepare(
-      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
+      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at, lease_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     );
     this.#countUnfinished = db.prepare(
       `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue')
@@ -116,7 +121,7 @@ export class SqliteTaskTables {
 
   /** Inserts a task and returns null, or returns the task already holding its (api, idempotency key). */
   createTask(task: TaskInsert): TaskRecord | null {
-    const inserted = this.#insertTask.run(task.id, task.api, task.format, task.idempotencyKey, task.payload, task.callback, task.createdAt);
+    const inserted = this.#insertTask.run(task);
     if (inserted.changes === 1) return null;
     return toTaskRecord(this.#getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow);
   }
@@ -133,13 +138,14 @@ export class SqliteTaskTables {
     return rows.map(toTaskRecord);
   }
 
-  /** The outcome and its report; a no-op for a task that is unknown or already finished. */
-  finishTask(id: string, outcome: OutcomeUpdate, delivery: DeliveryInsert | null): void {
+  /** The outcome and its report, and true; false and a no-op for a task that is unknown or already finished. */
+  finishTask(id: string, outcome: OutcomeUpdate, delivery: DeliveryInsert | null): boolean {
     const finished = this.#finishTask.get(outcome.status, outcome.finishedAt, outcome.outcome, outcome.webhookSkipReason, id) as { api: string } | undefined;
-    if (finished === undefined) return; // Unknown, or already finished (a re-run after recovery): the first outcome stands.
+    if (finished === undefined) return false; // Unknown, or already finished (a re-run after recovery): the first outcome stands.
     if (delivery !== null) {
-      this.#insertDelivery.run(id, finished.api, delivery.url, delivery.auth, delivery.body, delivery.webhookId, delivery.nextAttemptAt);
+      this.#insertDelivery.run(id, finished.api, delivery.url, delivery.auth, delivery.body, delivery.webhookId, delivery.nextAttemptAt, delivery.leaseExpiresAt);
     }
+    return true;
   }
 
   countUnfinished(api: string): number {

@@ -25,7 +25,7 @@ export interface StoreOperationResults {
   createTask: TaskRecord | null;
   getTask: TaskRecord | undefined;
   claimQueued: TaskRecord[];
-  finishTask: void;
+  finishTask: boolean;
   countUnfinished: number;
   recover: RecoverySummary;
   leaseDue: DeliveryRecord[];

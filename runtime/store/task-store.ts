@@ -39,7 +39,10 @@ export interface TaskStore {
   /** Prepares the engine (schema, files). Called once before any other method. */
   open(): Promise<void>;
 
-  /** Records a new task, or returns the existing one with the same (api, idempotencyKey). */
+  /**
+   * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task
+   * is stored in_progress, already claimed by the caller (claimQueued never hands it out).
+   */
   createTask(task: NewTask): Promise<CreateTaskResult>;
 
   /** The task with this id, with its webhook state, or undefined. */
@@ -48,8 +51,12 @@ export interface TaskStore {
   /** Moves up to `limit` of the API's oldest queued tasks to in_progress and returns them, oldest first. */
   claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]>;
 
-  /** Records the outcome of a claimed task and, atomically with it, its outbox entry (or why none). */
-  finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<void>;
+  /**
+   * Records the outcome of a claimed task and, atomically with it, its outbox entry (or why none). Resolves to false,
+   * writing nothing, when the task is unknown or already finished (the first outcome stands). A delivery with
+   * `leaseExpiresAt` is stored leased to the caller, as if `leaseDueDeliveries` had handed it out.
+   */
+  finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean>;
 
   /** Tasks of this API that are queued or running: the count max_replica_concurrency bounds. */
   countUnfinished(api: string): Promise<number>;

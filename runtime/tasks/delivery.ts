@@ -24,7 +24,14 @@ export interface DeliveryRecord {
 
 /** The outbox entry written atomically with a task's outcome. */
 export type NewDelivery =
-  | Pick<DeliveryRecord, "url" | "auth" | "body" | "webhookId" | "nextAttemptAt"> & { status: "pending" }
+  | (Pick<DeliveryRecord, "url" | "auth" | "body" | "webhookId" | "nextAttemptAt"> & {
+      status: "pending";
+      /**
+       * Set when the dispatcher takes the report at once (an attempt slot was free): it is stored already leased to
+       * this process until then, so no separate lease is needed. Epoch milliseconds.
+       */
+      leaseExpiresAt?: number;
+    })
   | {
       status: "skipped";
       /** Why no report is sent, shown to the user as the webhook's `last_error`. */

@@ -98,6 +98,10 @@ export class TaskService {
     if (request.callback !== undefined) this.#validateCallback(request.callback, api.config);
 
     if (!api.capacity.tryReserve()) throw queueFull(api);
+    // With a free worker slot and an empty queue the task is stored already claimed and starts from memory once
+    // committed: no claim query, no second read of its payload.
+    const startNow = api.worker?.reserveSlot() ?? false;
+    const now = this.#now();
     let result: { task: TaskRecord; created: boolean };
     try {
       const stored = this.#options.store.createTask({
@@ -105,21 +109,27 @@ export class TaskService {
         api: apiName,
         format: request.format,
         payload: request.payload,
-        createdAt: this.#now(),
+        createdAt: now,
+        ...(startNow ? { startedAt: now } : {}),
         ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
         ...(request.callback === undefined ? {} : { callback: request.callback }),
       });
       // Woken now, not once the task is stored: the store applies operations in call order, so the worker's claim
-      // goes into the same group commit right after this insert and still returns only once it is committed. One
-      // commit on the way to predict() instead of two.
-      api.worker?.notify();
+      // goes into the same group commit right after this insert and still returns only once it is committed.
+      if (!startNow) api.worker?.notifyQueued();
       result = await stored;
     } catch (error) {
+      if (startNow) api.worker?.cancelReservation();
       api.capacity.release();
       throw error;
     }
-    if (result.created) this.#options.onTaskCreated?.(result.task);
-    else api.capacity.release();
+    if (result.created) {
+      this.#options.onTaskCreated?.(result.task);
+      if (startNow) api.worker?.runReserved(result.task);
+    } else {
+      if (startNow) api.worker?.cancelReservation();
+      api.capacity.release();
+    }
     return result;
   }
 

@@ -43,6 +43,11 @@ export interface NewTask {
   callback?: CallbackTarget;
   /** Epoch milliseconds. */
   createdAt: number;
+  /**
+   * Set when the task starts at once (a worker slot was free and nothing was queued): it is stored already
+   * in_progress, so no separate claim is needed. Epoch milliseconds.
+   */
+  startedAt?: number;
 }
 
 /** How predict() ended for one task. */

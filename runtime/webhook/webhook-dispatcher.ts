@@ -41,11 +41,22 @@ export class WebhookDispatcher {
   readonly #leaseMs: number;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #shutdown = new AbortController();
+  /** Attempt slots promised to reports being stored already leased (see {@link reserveSlot}). */
+  #reserved = 0;
+  /**
+   * Due reports may wait in the outbox beyond those in flight. Starts true (an earlier process may have left
+   * some); false once a lease found fewer than it asked for and nothing was queued since.
+   */
+  #backlog = true;
+  /** Counts {@link notify} calls, so a lease that raced with one does not clear {@link #backlog}. */
+  #queuedSignals = 0;
   #started = false;
   #stopped = false;
   #pumping = false;
   #wokenWhilePumping = false;
   #timer: NodeJS.Timeout | undefined;
+  /** When {@link #timer} fires (epoch ms). */
+  #timerAt: number | undefined;
   #idleWaiters: Array<() => void> = [];
 
   constructor(options: WebhookDispatcherOptions) {
@@ -67,14 +78,36 @@ export class WebhookDispatcher {
     this.notify();
   }
 
-  /** A report may have become due; cheap, and safe to call at any time. */
+  /** A report was queued in the outbox or may have become due; cheap, and safe to call at any time. */
   notify(): void {
-    if (!this.#started || this.#stopped) return;
-    if (this.#pumping) {
-      this.#wokenWhilePumping = true;
-      return;
-    }
-    void this.#pump();
+    this.#backlog = true;
+    this.#queuedSignals++;
+    this.#kick();
+  }
+
+  /**
+   * Promises an attempt slot to a report about to be stored, when one is free and no due report waits in the
+   * outbox. Returns the lease expiry to store the report with; the caller then calls {@link sendReserved} once it
+   * is stored, or {@link cancelReservation}. Undefined: store it due, and {@link notify}.
+   */
+  reserveSlot(): number | undefined {
+    if (!this.#started || this.#stopped || this.#backlog) return undefined;
+    if (this.#inFlight.size + this.#reserved >= this.#maxInFlight) return undefined;
+    this.#reserved++;
+    return this.#now() + this.#leaseMs;
+  }
+
+  /** Sends a report stored leased in a slot from {@link reserveSlot}, from memory: no lease query. */
+  sendReserved(delivery: DeliveryRecord): void {
+    this.#reserved--;
+    if (this.#stopped) return; // Its lease is released at the next start, and it is sent then.
+    this.#track(this.#attempt(delivery));
+  }
+
+  /** Gives back a slot from {@link reserveSlot} whose report was not stored. */
+  cancelReservation(): void {
+    this.#reserved--;
+    this.#kick();
   }
 
   /**
@@ -96,21 +129,38 @@ export class WebhookDispatcher {
     await Promise.allSettled([...this.#inFlight]);
   }
 
+  /** Leases due reports while some may wait and slots are free; never runs twice at once. */
+  #kick(): void {
+    if (!this.#started || this.#stopped || !this.#backlog) return;
+    if (this.#pumping) {
+      this.#wokenWhilePumping = true;
+      return;
+    }
+    void this.#pump();
+  }
+
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
       do {
         this.#wokenWhilePumping = false;
-        while (!this.#stopped && this.#inFlight.size < this.#maxInFlight) {
-          const due = await this.#options.store.leaseDueDeliveries(this.#now(), this.#maxInFlight - this.#inFlight.size, this.#leaseMs);
-          if (due.length === 0) break;
+        while (!this.#stopped && this.#backlog) {
+          const free = this.#maxInFlight - this.#inFlight.size - this.#reserved;
+          if (free <= 0) break;
+          const signalsBefore = this.#queuedSignals;
+          const due = await this.#options.store.leaseDueDeliveries(this.#now(), free, this.#leaseMs);
           for (const delivery of due) this.#track(this.#attempt(delivery));
+          // Nothing more is due unless a report was queued while this lease was on its way.
+          if (due.length < free && this.#queuedSignals === signalsBefore) this.#backlog = false;
+          if (due.length === 0) break;
         }
       } while (this.#wokenWhilePumping && !this.#stopped);
-      await this.#scheduleNextWake();
+      // Caught up: one look at when the next report falls due (a retry scheduled by an earlier process, say).
+      if (!this.#backlog) await this.#scheduleNextWake();
     } catch (error) {
+      if (this.#stopped) return; // The store closed under a late pump at shutdown: nothing to report.
       this.#options.log.error({ err: error }, "reading the outbox failed; retrying in 1 s");
-      this.#setTimer(1000);
+      this.#wakeAt(this.#now() + 1000);
     } finally {
       this.#pumping = false;
       this.#signalProgress();
@@ -141,6 +191,7 @@ export class WebhookDispatcher {
         ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome, step, api.webhook) }
         : { status: step.status, attempts, ...describeOutcome(outcome, step, api.webhook) };
     await store.recordAttempt(delivery.taskId, update);
+    if (update.nextAttemptAt !== undefined) this.#wakeAt(update.nextAttemptAt);
     const durationMs = this.#now() - started;
     onAttempt?.(delivery, outcome, update, durationMs);
     log.info(
@@ -165,7 +216,7 @@ export class WebhookDispatcher {
       .catch((error: unknown) => this.#options.log.error({ err: error }, "recording a webhook attempt failed; it will be retried when its lease expires"))
       .finally(() => {
         this.#inFlight.delete(tracked);
-        this.notify();
+        this.#kick();
         this.#signalProgress();
       });
     this.#inFlight.add(tracked);
@@ -174,17 +225,19 @@ export class WebhookDispatcher {
   async #scheduleNextWake(): Promise<void> {
     if (this.#stopped) return;
     const due = await this.#options.store.nextDeliveryDueAt();
-    if (due === undefined) {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      return;
-    }
-    this.#setTimer(due - this.#now());
+    if (due !== undefined) this.#wakeAt(due);
   }
 
-  #setTimer(delayMs: number): void {
+  /** Makes sure the dispatcher wakes by `time` (epoch ms); a timer set for an earlier time stands. */
+  #wakeAt(time: number): void {
+    if (this.#stopped || (this.#timerAt !== undefined && this.#timerAt <= time)) return;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.notify(), Math.min(Math.max(0, delayMs), MAX_TIMER_MS));
+    this.#timerAt = time;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = undefined;
+      this.notify();
+    }, Math.min(Math.max(0, time - this.#now()), MAX_TIMER_MS));
     this.#timer.unref();
   }
 

@@ -42,6 +42,15 @@ export class ApiWorker {
   readonly #work = new Set<Promise<void>>();
   /** Aborts running predictions when shutdown outlasts its grace period. */
   readonly #abort = new AbortController();
+  /** Slots promised to tasks being created already claimed (see {@link reserveSlot}). */
+  #reserved = 0;
+  /**
+   * Queued tasks may exist in the store. Starts true (an earlier process may have left some); false once a claim
+   * found fewer than it asked for and nothing was queued since; true again when a task is queued.
+   */
+  #backlog = true;
+  /** Counts {@link notifyQueued} calls, so a claim that raced with one does not clear {@link #backlog}. */
+  #queuedSignals = 0;
   #started = false;
   #stopping = false;
   #pumping = false;
@@ -66,9 +75,41 @@ export class ApiWorker {
     this.notify();
   }
 
-  /** Tells the worker there may be queued tasks; cheap, and safe to call at any time. */
+  /** Tells the worker a task was queued in the store; cheap, and safe to call at any time. */
+  notifyQueued(): void {
+    this.#backlog = true;
+    this.#queuedSignals++;
+    this.notify();
+  }
+
+  /**
+   * Promises a slot to a task about to be created, when one is free and nothing waits in the queue (so starting it
+   * at once keeps the queue's order). The caller creates the task already claimed, then calls {@link runReserved}
+   * with it, or {@link cancelReservation} when it was not created.
+   */
+  reserveSlot(): boolean {
+    if (!this.#started || this.#stopping || this.#backlog) return false;
+    if (this.#predicting.size + this.#reserved >= this.#options.concurrency) return false;
+    this.#reserved++;
+    return true;
+  }
+
+  /** Runs a task created already claimed in a slot from {@link reserveSlot}; its payload is in memory, not re-read. */
+  runReserved(task: TaskRecord): void {
+    this.#reserved--;
+    if (this.#stopping) return; // Stored in_progress: it runs again on the next start.
+    this.#run(task);
+  }
+
+  /** Gives back a slot from {@link reserveSlot} whose task was not created (a repeated idempotency key, an error). */
+  cancelReservation(): void {
+    this.#reserved--;
+    this.notify();
+  }
+
+  /** A slot may have freed up, or tasks may be queued: claims when both hold. Cheap, and safe to call at any time. */
   notify(): void {
-    if (!this.#started || this.#stopping) return;
+    if (!this.#started || this.#stopping || !this.#backlog) return;
     if (this.#pumping) {
       this.#wokenWhilePumping = true;
       return;
@@ -101,11 +142,15 @@ export class ApiWorker {
     try {
       do {
         this.#wokenWhilePumping = false;
-        while (!this.#stopping && this.#predicting.size < this.#options.concurrency) {
-          const free = this.#options.concurrency - this.#predicting.size;
+        while (!this.#stopping && this.#backlog) {
+          const free = this.#options.concurrency - this.#predicting.size - this.#reserved;
+          if (free <= 0) break;
+          const signalsBefore = this.#queuedSignals;
           const tasks = await this.#options.store.claimQueued(this.#options.api, free, this.#now());
-          if (tasks.length === 0) break;
           for (const task of tasks) this.#run(task);
+          // The queue is empty unless a task was queued while this claim was on its way.
+          if (tasks.length < free && this.#queuedSignals === signalsBefore) this.#backlog = false;
+          if (tasks.length === 0) break;
         }
       } while (this.#wokenWhilePumping && !this.#stopping);
     } catch (error) {

@@ -22,33 +22,42 @@ export async function runPrediction(
   options: RunPredictionOptions = {},
 ): Promise<TaskOutcome> {
   const now = options.now ?? Date.now;
+  if (options.timeoutMs === undefined) {
+    // No timeout of its own: predict() sees the outer signal as it is, with no per-task controller or listener.
+    try {
+      const signal = options.signal ?? NEVER_ABORTED;
+      return completed(await predictor.predict(payload, requestId, { signal }), now());
+    } catch (error) {
+      return failed(error, now());
+    }
+  }
+  const timeoutMs = options.timeoutMs;
   const controller = new AbortController();
   const onOuterAbort = (): void => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
     const prediction = (async () => predictor.predict(payload, requestId, { signal: controller.signal }))();
-    const timeout =
-      options.timeoutMs === undefined
-        ? undefined
-        : new Promise<never>((_, reject) => {
-            timer = setTimeout(() => {
-              const error = new PredictTimeout(options.timeoutMs!);
-              controller.abort(error);
-              reject(error);
-            }, options.timeoutMs);
-          });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new PredictTimeout(timeoutMs);
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
     // A predict() that outlives its timeout keeps running (JavaScript cannot stop it); its late result is dropped.
     prediction.catch(() => undefined);
-    const result = await (timeout ? Promise.race([prediction, timeout]) : prediction);
-    return completed(result, now());
+    return completed(await Promise.race([prediction, timeout]), now());
   } catch (error) {
     return failed(error, now());
   } finally {
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
 }
+
+/** The signal predict() gets when nothing can abort it. */
+const NEVER_ABORTED = new AbortController().signal;
 
 class PredictTimeout extends Error {
   override readonly name = "PredictTimeout";

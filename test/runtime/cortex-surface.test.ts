@@ -59,6 +59,9 @@ describe("Cortex surface", () => {
 - name: slow
   kind: AsyncAPI
   predictor: { type: typescript, path: ${echo}, predict_timeout_s: 0.3 }
+- name: ordered
+  kind: AsyncAPI
+  predictor: { type: typescript, path: ${echo} }
 - name: tiny-queue
   kind: AsyncAPI
   predictor: { type: typescript, path: ${echo} }
@@ -133,6 +136,17 @@ describe("Cortex surface", () => {
       expect(max).toBe(3);
     });
 
+    it("runs tasks in the order they were submitted, even when a slot frees up while others wait", async () => {
+      // threads_per_process 1: the first task holds the slot, the rest queue behind it; a task submitted while
+      // they wait must not start ahead of them when the slot frees.
+      const first = (await submit(t.url, "ordered", { delay_ms: 300 }).expect(202)).body.id as string;
+      const queued: string[] = [];
+      for (let n = 0; n < 5; n++) queued.push((await submit(t.url, "ordered", { n }).expect(202)).body.id as string);
+      const calls = await Promise.all([first, ...queued].map(async (id) => (await finished(t.url, "ordered", id)).result.calls as number));
+      expect(calls).toEqual([...calls].sort((a, b) => a - b));
+      expect(new Set(calls).size).toBe(6);
+    });
+
     it("never runs predict twice for a repeated x-request-id, answering 202 with the first task's id", async () => {
       const first = await submit(t.url, "counting", { n: 1 }).set("x-request-id", "client-key-1").expect(202);
       const again = await submit(t.url, "counting", { n: 2 }).set("x-request-id", "client-key-1").expect(202);
@@ -178,7 +192,7 @@ describe("Cortex surface", () => {
   describe("bad requests get a JSON error that says what to do", () => {
     it("404 for an unknown API, naming the ones that exist", async () => {
       const response = await submit(t.url, "nope", {}).expect(404);
-      expect(response.body.error).toBe('no API named "nope"; this runtime serves: echo, sum, sum-now, echo-now, counting, parallel, parallel-cap, slow, tiny-queue');
+      expect(response.body.error).toBe('no API named "nope"; this runtime serves: echo, sum, sum-now, echo-now, counting, parallel, parallel-cap, slow, ordered, tiny-queue');
       await request(t.url).get("/nope/123").expect(404);
     });
 

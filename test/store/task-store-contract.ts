@@ -127,6 +127,32 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
+    describe("1b. createTask already claimed (startedAt)", () => {
+      it("1b.1 stores the task in_progress with its start time, and claimQueued never hands it out", async () => {
+        const { task, created } = await store.createTask(newTask({ startedAt: T0 + 1 }));
+        expect(created).toBe(true);
+        expect(task.status).toBe("in_progress");
+        expect(await store.getTask(task.id)).toMatchObject({ status: "in_progress", startedAt: T0 + 1, payload: { x: 2, y: "hello" } });
+        expect(await store.claimQueued("sum", 10, T0 + 2)).toEqual([]);
+        expect(await store.countUnfinished("sum")).toBe(1);
+      });
+
+      it("1b.2 a repeated idempotency key returns the first task, claimed or not, and claims nothing new", async () => {
+        const first = await store.createTask(newTask({ idempotencyKey: "k", startedAt: T0 }));
+        const again = await store.createTask(newTask({ idempotencyKey: "k", startedAt: T0 + 5 }));
+        expect(again).toMatchObject({ created: false, task: { id: first.task.id, status: "in_progress", startedAt: T0 } });
+        const queuedFirst = await store.createTask(newTask({ idempotencyKey: "q" }));
+        const claimedRepeat = await store.createTask(newTask({ idempotencyKey: "q", startedAt: T0 }));
+        expect(claimedRepeat).toMatchObject({ created: false, task: { id: queuedFirst.task.id, status: "in_queue" } });
+      });
+
+      it("1b.3 after a restart it is queued again like any task that was running", async () => {
+        const { task } = await store.createTask(newTask({ startedAt: T0 }));
+        expect(await store.recover()).toMatchObject({ requeued: 1, queued: 1 });
+        expect((await store.claimQueued("sum", 10, T0 + 1)).map((claimed) => claimed.id)).toEqual([task.id]);
+      });
+    });
+
     describe("2. getTask", () => {
       it("2.1 an unknown id is undefined", async () => {
         expect(await store.getTask("no-such-task")).toBeUndefined();
@@ -237,10 +263,31 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect(due.map((delivery) => delivery.body)).toEqual([`{"id":"${task.id}"}`]);
       });
 
-      it("4.6 finishing an unknown task changes nothing", async () => {
-        await store.finishTask("no-such-task", completed(1), pendingDelivery("no-such-task"));
+      it("4.6 finishing an unknown task changes nothing, and says so", async () => {
+        expect(await store.finishTask("no-such-task", completed(1), pendingDelivery("no-such-task"))).toBe(false);
         expect(await store.getTask("no-such-task")).toBeUndefined();
         expect(await store.nextDeliveryDueAt()).toBeUndefined();
+      });
+
+      it("4.8 resolves true when it recorded the outcome, false when an earlier outcome stands", async () => {
+        const { task } = await store.createTask(newTask());
+        expect(await store.finishTask(task.id, completed("first"), null)).toBe(true);
+        expect(await store.finishTask(task.id, completed("second"), null)).toBe(false);
+      });
+
+      it("4.9 a report stored with leaseExpiresAt is leased to its caller: not handed out until the lease ends", async () => {
+        const { task } = await store.createTask(newTask({ startedAt: T0 }));
+        await store.finishTask(task.id, completed(1), { ...pendingDelivery(task.id, T0 + 10), leaseExpiresAt: T0 + 10 + LEASE_MS } as NewDelivery);
+        expect(await store.getTask(task.id)).toMatchObject({ webhook: { status: "pending", attempts: 0 } });
+        expect(await store.leaseDueDeliveries(T0 + 20, 10, LEASE_MS)).toEqual([]);
+        expect((await store.leaseDueDeliveries(T0 + 10 + LEASE_MS, 10, LEASE_MS)).map((d) => d.taskId)).toEqual([task.id]);
+      });
+
+      it("4.10 after a restart a leased report is due on its own schedule again", async () => {
+        const { task } = await store.createTask(newTask({ startedAt: T0 }));
+        await store.finishTask(task.id, completed(1), { ...pendingDelivery(task.id, T0 + 10), leaseExpiresAt: T0 + 10 + LEASE_MS } as NewDelivery);
+        await store.recover();
+        expect((await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS)).map((d) => d.taskId)).toEqual([task.id]);
       });
 
       it("4.7 a finished task is no longer unfinished, and is never claimed", async () => {
