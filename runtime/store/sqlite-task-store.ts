@@ -90,6 +90,10 @@ export class SqliteTaskStore implements TaskStore {
     return { task: { ...task, status: task.startedAt === undefined ? "in_queue" : "in_progress" }, created: true };
   }
 
+  getTaskByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined> {
+    return this.#run<"getTaskByKey">(() => ({ kind: "getTaskByKey", api, idempotencyKey }));
+  }
+
   getTask(id: string): Promise<TaskRecord | undefined> {
     return this.#run<"getTask">(() => ({ kind: "getTask", id }));
   }

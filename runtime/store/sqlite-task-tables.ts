@@ -126,6 +126,11 @@ export class SqliteTaskTables {
     return toTaskRecord(this.#getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow);
   }
 
+  getTaskByKey(api: string, idempotencyKey: string): TaskRecord | undefined {
+    const row = this.#getTaskByKey.get(api, idempotencyKey) as TaskWithDeliveryRow | undefined;
+    return row === undefined ? undefined : toTaskRecord(row);
+  }
+
   getTask(id: string): TaskRecord | undefined {
     const row = this.#getTask.get(id) as TaskWithDeliveryRow | undefined;
     return row === undefined ? undefined : toTaskRecord(row);

@@ -10,6 +10,7 @@ import type { RecoverySummary } from "./task-store.js";
 export type StoreOperation =
   | { kind: "createTask"; task: TaskInsert }
   | { kind: "getTask"; id: string }
+  | { kind: "getTaskByKey"; api: string; idempotencyKey: string }
   | { kind: "claimQueued"; api: string; limit: number; now: number }
   | { kind: "finishTask"; id: string; outcome: OutcomeUpdate; delivery: DeliveryInsert | null }
   | { kind: "countUnfinished"; api: string }
@@ -24,6 +25,7 @@ export interface StoreOperationResults {
   /** The task already holding the (api, idempotency key), or null when the new task was inserted. */
   createTask: TaskRecord | null;
   getTask: TaskRecord | undefined;
+  getTaskByKey: TaskRecord | undefined;
   claimQueued: TaskRecord[];
   finishTask: boolean;
   countUnfinished: number;
@@ -53,6 +55,8 @@ export function runOperation(tables: SqliteTaskTables, operation: StoreOperation
       return tables.createTask(operation.task);
     case "getTask":
       return tables.getTask(operation.id);
+    case "getTaskByKey":
+      return tables.getTaskByKey(operation.api, operation.idempotencyKey);
     case "claimQueued":
       return tables.claimQueued(operation.api, operation.limit, operation.now);
     case "finishTask":

@@ -45,6 +45,9 @@ export interface TaskStore {
    */
   createTask(task: NewTask): Promise<CreateTaskResult>;
 
+  /** The task holding this (api, idempotencyKey), or undefined. */
+  getTaskByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined>;
+
   /** The task with this id, with its webhook state, or undefined. */
   getTask(id: string): Promise<TaskRecord | undefined>;
 

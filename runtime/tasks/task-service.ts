@@ -97,7 +97,12 @@ export class TaskService {
     if (request.idempotencyKey !== undefined) validateIdempotencyKey(request.idempotencyKey);
     if (request.callback !== undefined) this.#validateCallback(request.callback, api.config);
 
-    if (!api.capacity.tryReserve()) throw queueFull(api);
+    if (!api.capacity.tryReserve()) {
+      // A repeat is not new work: a client retrying a submit whose answer it lost gets its task even when full.
+      const existing = request.idempotencyKey === undefined ? undefined : await this.#options.store.getTaskByIdempotencyKey(apiName, request.idempotencyKey);
+      if (existing !== undefined) return { task: existing, created: false };
+      throw queueFull(api);
+    }
     // With a free worker slot and an empty queue the task is stored already claimed and starts from memory once
     // committed: no claim query, no second read of its payload.
     const startNow = api.worker?.reserveSlot() ?? false;
