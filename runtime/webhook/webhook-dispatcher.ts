@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { ApiConfig } from "../config/api-config.js";
+import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskStore } from "../store/task-store.js";
 import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import { redactCallbackUrl } from "./callback-url.js";
@@ -43,17 +44,10 @@ export class WebhookDispatcher {
   readonly #shutdown = new AbortController();
   /** Attempt slots promised to reports being stored already leased (see {@link reserveSlot}). */
   #reserved = 0;
-  /**
-   * Due reports may wait in the outbox beyond those in flight. Starts true (an earlier process may have left
-   * some); false once a lease found fewer than it asked for and nothing was queued since.
-   */
-  #backlog = true;
-  /** Counts {@link notify} calls, so a lease that raced with one does not clear {@link #backlog}. */
-  #queuedSignals = 0;
+  /** Leases due reports while attempt slots are free. */
+  readonly #outbox: BacklogDrain;
   #started = false;
   #stopped = false;
-  #pumping = false;
-  #wokenWhilePumping = false;
   #timer: NodeJS.Timeout | undefined;
   /** When {@link #timer} fires (epoch ms). */
   #timerAt: number | undefined;
@@ -65,6 +59,24 @@ export class WebhookDispatcher {
     this.#maxInFlight = options.maxInFlight ?? 64;
     const longestTimeout = Math.max(0, ...[...options.apis.values()].map((api) => api.webhook.timeoutMs));
     this.#leaseMs = longestTimeout + LEASE_MARGIN_MS;
+    this.#outbox = new BacklogDrain({
+      room: () => this.#maxInFlight - this.#inFlight.size - this.#reserved,
+      take: async (limit) => {
+        const due = await options.store.leaseDueDeliveries(this.#now(), limit, this.#leaseMs);
+        for (const delivery of due) this.#track(this.#attempt(delivery));
+        return due.length;
+      },
+      // Caught up: one look at when the next report falls due (a retry scheduled by an earlier process, say).
+      onCaughtUp: async () => {
+        const next = await options.store.nextDeliveryDueAt();
+        if (next !== undefined) this.#wakeAt(next);
+      },
+      onError: (error) => {
+        if (this.#stopped) return; // The store closed under a late pass at shutdown: nothing to report.
+        options.log.error({ err: error }, "reading the outbox failed; retrying in 1 s");
+        this.#wakeAt(this.#now() + 1000);
+      },
+    });
   }
 
   /** Attempts running now. */
@@ -75,14 +87,12 @@ export class WebhookDispatcher {
   /** Starts sending whatever is due (reports left by an earlier process included). */
   start(): void {
     this.#started = true;
-    this.notify();
+    this.#outbox.enable();
   }
 
   /** A report was queued in the outbox or may have become due; cheap, and safe to call at any time. */
   notify(): void {
-    this.#backlog = true;
-    this.#queuedSignals++;
-    this.#kick();
+    this.#outbox.queued();
   }
 
   /**
@@ -91,7 +101,7 @@ export class WebhookDispatcher {
    * is stored, or {@link cancelReservation}. Undefined: store it due, and {@link notify}.
    */
   reserveSlot(): number | undefined {
-    if (!this.#started || this.#stopped || this.#backlog) return undefined;
+    if (!this.#started || this.#stopped || this.#outbox.backlog) return undefined;
     if (this.#inFlight.size + this.#reserved >= this.#maxInFlight) return undefined;
     this.#reserved++;
     return this.#now() + this.#leaseMs;
@@ -107,7 +117,7 @@ export class WebhookDispatcher {
   /** Gives back a slot from {@link reserveSlot} whose report was not stored. */
   cancelReservation(): void {
     this.#reserved--;
-    this.#kick();
+    this.#outbox.kick();
   }
 
   /**
@@ -117,54 +127,17 @@ export class WebhookDispatcher {
   async stop(graceMs: number): Promise<void> {
     const deadline = this.#now() + graceMs;
     while (this.#started && !this.#stopped && this.#now() < deadline) {
-      if (this.#inFlight.size === 0 && !this.#pumping) {
+      if (this.#inFlight.size === 0 && !this.#outbox.draining) {
         const due = await this.#options.store.nextDeliveryDueAt();
         if (due === undefined || due > this.#now()) break;
       }
       await this.#waitForProgress(Math.max(1, deadline - this.#now()));
     }
     this.#stopped = true;
+    this.#outbox.disable();
     if (this.#timer) clearTimeout(this.#timer);
     this.#shutdown.abort(new Error("the runtime is shutting down"));
     await Promise.allSettled([...this.#inFlight]);
-  }
-
-  /** Leases due reports while some may wait and slots are free; never runs twice at once. */
-  #kick(): void {
-    if (!this.#started || this.#stopped || !this.#backlog) return;
-    if (this.#pumping) {
-      this.#wokenWhilePumping = true;
-      return;
-    }
-    void this.#pump();
-  }
-
-  async #pump(): Promise<void> {
-    this.#pumping = true;
-    try {
-      do {
-        this.#wokenWhilePumping = false;
-        while (!this.#stopped && this.#backlog) {
-          const free = this.#maxInFlight - this.#inFlight.size - this.#reserved;
-          if (free <= 0) break;
-          const signalsBefore = this.#queuedSignals;
-          const due = await this.#options.store.leaseDueDeliveries(this.#now(), free, this.#leaseMs);
-          for (const delivery of due) this.#track(this.#attempt(delivery));
-          // Nothing more is due unless a report was queued while this lease was on its way.
-          if (due.length < free && this.#queuedSignals === signalsBefore) this.#backlog = false;
-          if (due.length === 0) break;
-        }
-      } while (this.#wokenWhilePumping && !this.#stopped);
-      // Caught up: one look at when the next report falls due (a retry scheduled by an earlier process, say).
-      if (!this.#backlog) await this.#scheduleNextWake();
-    } catch (error) {
-      if (this.#stopped) return; // The store closed under a late pump at shutdown: nothing to report.
-      this.#options.log.error({ err: error }, "reading the outbox failed; retrying in 1 s");
-      this.#wakeAt(this.#now() + 1000);
-    } finally {
-      this.#pumping = false;
-      this.#signalProgress();
-    }
   }
 
   /** One attempt, start to finish: send, decide, record. The whole delivery rulebook is in `nextStep`. */
@@ -216,16 +189,10 @@ export class WebhookDispatcher {
       .catch((error: unknown) => this.#options.log.error({ err: error }, "recording a webhook attempt failed; it will be retried when its lease expires"))
       .finally(() => {
         this.#inFlight.delete(tracked);
-        this.#kick();
+        this.#outbox.kick();
         this.#signalProgress();
       });
     this.#inFlight.add(tracked);
-  }
-
-  async #scheduleNextWake(): Promise<void> {
-    if (this.#stopped) return;
-    const due = await this.#options.store.nextDeliveryDueAt();
-    if (due !== undefined) this.#wakeAt(due);
   }
 
   /** Makes sure the dispatcher wakes by `time` (epoch ms); a timer set for an earlier time stands. */

@@ -2,6 +2,7 @@ import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
+import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
 import { runPrediction } from "./run-prediction.js";
 
@@ -31,7 +32,7 @@ const CLAIM_RETRY_MS = 1000;
 
 /**
  * Runs one AsyncAPI's queue: claims queued tasks up to its concurrency, runs predict(), hands each outcome to the
- * outbox. It is woken by `notify()` (a task was queued, a slot freed) rather than polling the store.
+ * outbox. It is woken when a task is queued or a slot frees, rather than polling the store.
  */
 export class ApiWorker {
   readonly #options: ApiWorkerOptions;
@@ -44,17 +45,10 @@ export class ApiWorker {
   readonly #abort = new AbortController();
   /** Slots promised to tasks being created already claimed (see {@link reserveSlot}). */
   #reserved = 0;
-  /**
-   * Queued tasks may exist in the store. Starts true (an earlier process may have left some); false once a claim
-   * found fewer than it asked for and nothing was queued since; true again when a task is queued.
-   */
-  #backlog = true;
-  /** Counts {@link notifyQueued} calls, so a claim that raced with one does not clear {@link #backlog}. */
-  #queuedSignals = 0;
+  /** Claims queued tasks while slots are free. */
+  readonly #queue: BacklogDrain;
   #started = false;
   #stopping = false;
-  #pumping = false;
-  #wokenWhilePumping = false;
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ApiWorkerOptions) {
@@ -62,6 +56,18 @@ export class ApiWorker {
     this.#now = options.now ?? Date.now;
     // Every running prediction listens on this signal: threads_per_process above 10 is not a leak.
     setMaxListeners(0, this.#abort.signal);
+    this.#queue = new BacklogDrain({
+      room: () => (this.#stopping ? 0 : options.concurrency - this.#predicting.size - this.#reserved),
+      take: async (limit) => {
+        const tasks = await options.store.claimQueued(options.api, limit, this.#now());
+        for (const task of tasks) this.#run(task);
+        return tasks.length;
+      },
+      onError: (error) => {
+        options.log.error({ api: options.api, err: error }, "claiming queued tasks failed; retrying in 1 s");
+        this.#retryTimer = setTimeout(() => this.#queue.kick(), CLAIM_RETRY_MS).unref();
+      },
+    });
   }
 
   /** Predictions running now. */
@@ -72,14 +78,12 @@ export class ApiWorker {
   /** Begins taking tasks (after the predictor's setup() finished). */
   start(): void {
     this.#started = true;
-    this.notify();
+    this.#queue.enable();
   }
 
   /** Tells the worker a task was queued in the store; cheap, and safe to call at any time. */
   notifyQueued(): void {
-    this.#backlog = true;
-    this.#queuedSignals++;
-    this.notify();
+    this.#queue.queued();
   }
 
   /**
@@ -88,7 +92,7 @@ export class ApiWorker {
    * with it, or {@link cancelReservation} when it was not created.
    */
   reserveSlot(): boolean {
-    if (!this.#started || this.#stopping || this.#backlog) return false;
+    if (!this.#started || this.#stopping || this.#queue.backlog) return false;
     if (this.#predicting.size + this.#reserved >= this.#options.concurrency) return false;
     this.#reserved++;
     return true;
@@ -104,17 +108,7 @@ export class ApiWorker {
   /** Gives back a slot from {@link reserveSlot} whose task was not created (a repeated idempotency key, an error). */
   cancelReservation(): void {
     this.#reserved--;
-    this.notify();
-  }
-
-  /** A slot may have freed up, or tasks may be queued: claims when both hold. Cheap, and safe to call at any time. */
-  notify(): void {
-    if (!this.#started || this.#stopping || !this.#backlog) return;
-    if (this.#pumping) {
-      this.#wokenWhilePumping = true;
-      return;
-    }
-    void this.#pump();
+    this.#queue.kick();
   }
 
   /**
@@ -123,6 +117,7 @@ export class ApiWorker {
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
+    this.#queue.disable();
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#work.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -134,31 +129,6 @@ export class ApiWorker {
     if (outcome === "timeout") {
       this.#options.log.warn({ api: this.#options.api, running: this.#predicting.size }, "grace period over; tasks still running will run again on the next start");
       this.#abort.abort(new Error("the runtime is shutting down"));
-    }
-  }
-
-  async #pump(): Promise<void> {
-    this.#pumping = true;
-    try {
-      do {
-        this.#wokenWhilePumping = false;
-        while (!this.#stopping && this.#backlog) {
-          const free = this.#options.concurrency - this.#predicting.size - this.#reserved;
-          if (free <= 0) break;
-          const signalsBefore = this.#queuedSignals;
-          const tasks = await this.#options.store.claimQueued(this.#options.api, free, this.#now());
-          for (const task of tasks) this.#run(task);
-          // The queue is empty unless a task was queued while this claim was on its way.
-          if (tasks.length < free && this.#queuedSignals === signalsBefore) this.#backlog = false;
-          if (tasks.length === 0) break;
-        }
-      } while (this.#wokenWhilePumping && !this.#stopping);
-    } catch (error) {
-      this.#options.log.error({ api: this.#options.api, err: error }, "claiming queued tasks failed; retrying in 1 s");
-      this.#retryTimer = setTimeout(() => this.notify(), CLAIM_RETRY_MS);
-      this.#retryTimer.unref();
-    } finally {
-      this.#pumping = false;
     }
   }
 
@@ -177,7 +147,7 @@ export class ApiWorker {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
         this.#predicting.delete(task.id);
-        this.notify();
+        this.#queue.kick();
       }
       if (this.#abort.signal.aborted) return; // Shut down mid-prediction: the task runs again after restart.
       try {
