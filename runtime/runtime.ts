@@ -199,7 +199,8 @@ export class PredictorRuntime {
         apis,
         log,
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
-        extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis)), docsRoutes()],
+        prefixedRoutes: { "/docs": docsRoutes() },
+        extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis))],
       });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");

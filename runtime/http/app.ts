@@ -15,11 +15,21 @@ export interface AppOptions {
   log: Logger;
   /** @defaultValue 10 MiB */
   bodyLimitBytes?: number;
-  /** Extra routes mounted before the API routes (metrics, OpenAPI, docs). */
+  /** Routers mounted under a path prefix of their own, such as `{ "/docs": docsRoutes() }`. */
+  prefixedRoutes?: Readonly<Record<string, express.Router>>;
+  /** Extra operations routes: one-segment GET paths, such as `/metrics` (see the order in {@link createApp}). */
   extraRoutes?: express.Router[];
 }
 
-/** The HTTP surface: operations routes, the Launch surface, the Cortex surface, and JSON errors for the rest. */
+/**
+ * The HTTP surface: the Launch surface, the Cortex surface, operations routes, and JSON errors for the rest.
+ *
+ * The order is the cheapest that keeps every route reachable. Routers with a prefix come first: any other request
+ * skips each with one path test instead of walking its routes. The Cortex surface comes next because its two shapes
+ * are the hot paths, and neither can be an operations route: those are one-segment GETs (`/healthz`, `/metrics`),
+ * the Cortex surface has one-segment POSTs and two-segment GETs, and the reserved API names (`healthz`, `docs`,
+ * `v1`, ...) keep an API from shadowing a prefix.
+ */
 export function createApp(options: AppOptions): Express {
   const { service, apis, log } = options;
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
@@ -27,10 +37,11 @@ export function createApp(options: AppOptions): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(requestLog(log));
+  app.use("/v1", launchRoutes(service, bodyLimitBytes));
+  for (const [prefix, router] of Object.entries(options.prefixedRoutes ?? {})) app.use(prefix, router);
+  app.use(cortexRoutes(service, bodyLimitBytes));
   app.use(opsRoutes(apis));
   for (const router of options.extraRoutes ?? []) app.use(router);
-  app.use(launchRoutes(service, bodyLimitBytes));
-  app.use(cortexRoutes(service, bodyLimitBytes));
   app.use(notFound(() => service.apiNames));
   app.use(errorHandler(log));
   return app;

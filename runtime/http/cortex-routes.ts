@@ -20,7 +20,7 @@ export function cortexRoutes(service: TaskService, bodyLimitBytes: number): Rout
       addRequestLogFields(res, { api: String(req.params.api) });
       next();
     },
-    ...jsonBody(bodyLimitBytes),
+    jsonBody(bodyLimitBytes),
     async (req, res) => {
       const apiName = String(req.params.api);
       const idempotencyKey = singleHeader(req, "x-request-id");

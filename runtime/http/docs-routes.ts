@@ -60,23 +60,23 @@ function swaggerUiDir(): string {
   return dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 }
 
-/** `GET /docs`: Swagger UI showing `/openapi.json`, served from swagger-ui-dist's files (no CDN). */
+/** `GET /docs`: Swagger UI showing `/openapi.json`, served from swagger-ui-dist's files (no CDN). Mounted at `/docs`. */
 export function docsRoutes(): Router {
   const dir = swaggerUiDir();
   const router = Router();
-  router.get("/docs", (req, res) => {
+  router.get("/", (req, res) => {
     // "/docs/" would make the page's relative links point under /docs/docs/.
-    if (req.path.endsWith("/")) {
+    if (req.originalUrl.split("?")[0]!.endsWith("/")) {
       res.redirect(301, "../docs");
       return;
     }
     res.status(200).type("html").set("content-security-policy", CONTENT_SECURITY_POLICY).set("cache-control", "no-cache").send(PAGE);
   });
-  router.get("/docs/init.js", (_req, res) => {
+  router.get("/init.js", (_req, res) => {
     res.status(200).type("js").set("cache-control", "no-cache").send(INIT_SCRIPT);
   });
   for (const asset of ASSETS) {
-    router.get(`/docs/assets/${asset}`, (_req, res, next) => {
+    router.get(`/assets/${asset}`, (_req, res, next) => {
       res.sendFile(join(dir, asset), { maxAge: "1d" }, (error) => error && next(error));
     });
   }

@@ -1,12 +1,13 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { RequestError } from "../errors.js";
+import { requestPath } from "./request-log.js";
 
 /** Answers any route nobody claimed with a JSON 404 that says what exists. */
 export function notFound(apiNames: () => string[]): RequestHandler {
   return (req, res) => {
     res.status(404).json({
-      error: `no route ${req.method} ${req.path}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz, /metrics and /v1/async-tasks; /docs describes them all`,
+      error: `no route ${req.method} ${requestPath(req)}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz, /metrics and /v1/async-tasks; /docs describes them all`,
     });
   };
 }
@@ -50,7 +51,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(parserError.status).json({ error: "the request body could not be read; check its content-length and encoding" });
       return;
     }
-    log.error({ err: error, method: req.method, path: req.path }, "request failed");
+    log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed");
     res.status(500).json({ error: "the runtime failed to handle this request; its log has the details" });
   };
 }

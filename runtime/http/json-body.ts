@@ -10,8 +10,8 @@ function isJsonType(contentType: string | undefined): boolean {
   return type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 }
 
-const requireJson: RequestHandler = (req, _res, next) => {
-  const contentType = req.headers["content-type"];
+/** Refuses a body that is not sent as UTF-8 JSON, with the contract's 415. */
+function checkJsonContentType(contentType: string | undefined): void {
   if (!isJsonType(contentType)) {
     const sent = contentType ? `content-type ${contentType.split(";")[0]}` : "no content-type";
     throw new RequestError(
@@ -24,26 +24,43 @@ const requireJson: RequestHandler = (req, _res, next) => {
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
     throw new RequestError(ErrorCode.badRequest, 415, `charset ${charset} is not supported; send the JSON body as UTF-8`);
   }
-  next();
-};
+}
 
-const parseJson: RequestHandler = (req, _res, next) => {
-  const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
+/** The payload a raw body holds, or a 400 saying what is wrong with it. */
+function parsePayload(body: unknown): unknown {
+  const raw = body instanceof Buffer ? body.toString("utf8") : "";
   if (raw.trim() === "") {
     throw new RequestError(ErrorCode.badRequest, 400, "the request body is empty; send the payload as JSON, for example {\"x\": 2}");
   }
   try {
-    req.body = JSON.parse(raw) as unknown;
+    return JSON.parse(raw) as unknown;
   } catch (error) {
     throw new RequestError(ErrorCode.badRequest, 400, `the body is not valid JSON (${(error as Error).message}); check quoting and commas`);
   }
-  next();
-};
+}
 
 /**
  * Reads a JSON request body with the contract's errors: 415 for a body that is not JSON, 413 above the limit,
- * 400 for an empty or malformed one. Any JSON value is a valid payload, not only objects.
+ * 400 for an empty or malformed one. Any JSON value is a valid payload, not only objects. One middleware rather
+ * than three chained ones: this runs on every submit.
  */
-export function jsonBody(limitBytes: number = DEFAULT_BODY_LIMIT_BYTES): RequestHandler[] {
-  return [requireJson, express.raw({ type: () => true, limit: limitBytes }), parseJson];
+export function jsonBody(limitBytes: number = DEFAULT_BODY_LIMIT_BYTES): RequestHandler {
+  // body-parser reads the bytes (limit, content-encoding, aborted requests); parsing is ours for the messages.
+  const readRaw = express.raw({ type: () => true, limit: limitBytes });
+  return (req, res, next) => {
+    checkJsonContentType(req.headers["content-type"]);
+    readRaw(req, res, (error?: unknown) => {
+      if (error !== undefined) {
+        next(error);
+        return;
+      }
+      try {
+        req.body = parsePayload(req.body);
+      } catch (parseError) {
+        next(parseError);
+        return;
+      }
+      next();
+    });
+  };
 }

@@ -40,12 +40,12 @@ const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>(launchTaskReque
 
 /**
  * The Launch surface (contract section 3): `POST /v1/async-tasks?model_endpoint_name=NAME` and
- * `GET /v1/async-tasks/ID`. A thin adapter over the same TaskService as the Cortex surface.
+ * `GET /v1/async-tasks/ID`, mounted at `/v1`. A thin adapter over the same TaskService as the Cortex surface.
  */
 export function launchRoutes(service: TaskService, bodyLimitBytes: number): Router {
   const router = Router();
 
-  router.post("/v1/async-tasks", ...jsonBody(bodyLimitBytes), async (req, res) => {
+  router.post("/async-tasks", jsonBody(bodyLimitBytes), async (req, res) => {
     const apiName = singleQuery(req, "model_endpoint_name");
     if (apiName === undefined) {
       throw new RequestError(ErrorCode.badRequest, 400, "the model_endpoint_name query parameter is required; POST /v1/async-tasks?model_endpoint_name=NAME");
@@ -73,7 +73,7 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     res.status(200).json({ task_id: task.id });
   });
 
-  router.get("/v1/async-tasks/:id", async (req, res) => {
+  router.get("/async-tasks/:id", async (req, res) => {
     addRequestLogFields(res, { taskId: String(req.params.id) });
     const task = await service.get(undefined, String(req.params.id));
     addRequestLogFields(res, { api: task.api });

@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
 
 /** What a route knows about its request that the log line should carry. */
@@ -11,7 +11,9 @@ export interface RequestLogFields {
 
 /** Adds fields to this request's log line; routes call it as soon as they know them. */
 export function addRequestLogFields(res: Response, fields: RequestLogFields): void {
-  res.locals.requestLog = { ...(res.locals.requestLog as RequestLogFields | undefined), ...fields };
+  const logged = res.locals.requestLog as RequestLogFields | undefined;
+  if (logged === undefined) res.locals.requestLog = { ...fields };
+  else Object.assign(logged, fields);
 }
 
 /**
@@ -22,15 +24,14 @@ export function addRequestLogFields(res: Response, fields: RequestLogFields): vo
 export function requestLog(log: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    let logged = false;
-    const done = (): void => {
-      if (logged) return;
-      logged = true;
+    // A response emits close once, whether it finished or its client went away first.
+    res.once("close", () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const quiet = req.path === "/healthz" || req.path === "/readyz" || req.path === "/metrics";
+      const path = requestPath(req);
+      const quiet = path === "/healthz" || path === "/readyz" || path === "/metrics";
       const line = {
         method: req.method,
-        path: req.path,
+        path,
         status: res.statusCode,
         durationMs: Math.round(durationMs * 100) / 100,
         ...(res.locals.requestLog as RequestLogFields | undefined),
@@ -38,9 +39,14 @@ export function requestLog(log: Logger): RequestHandler {
       };
       if (quiet) log.debug(line, "request");
       else log.info(line, "request");
-    };
-    res.on("finish", done);
-    res.on("close", done);
+    });
     next();
   };
+}
+
+/** The path the client asked for, without the query; `req.path` is relative to the router a handler is mounted in. */
+export function requestPath(req: Request): string {
+  const url = req.originalUrl;
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
 }
