@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { request, type Dispatcher } from "undici";
 import type { WebhookConfig } from "../config/api-config.js";
 import type { DeliveryRecord } from "../tasks/delivery.js";
@@ -61,58 +62,78 @@ export async function sendAttempt(
   options: SendAttemptOptions,
 ): Promise<AttemptOutcome> {
   const now = options.now ?? Date.now;
-  const exchange = new AbortController();
-  let timedOut = false;
+  const exchange = new ExchangeAbort();
   // A plain timer rather than AbortSignal.timeout, so it is cleared the moment the attempt ends.
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    exchange.abort(new Error(`no complete answer within timeout_s`));
-  }, webhook.timeoutMs);
-  const onShutdown = (): void => exchange.abort(options.signal?.reason);
-  if (options.signal?.aborted) onShutdown();
-  else options.signal?.addEventListener("abort", onShutdown, { once: true });
+  const deadline = setTimeout(abortAtDeadline, webhook.timeoutMs, exchange);
+  const shutdown = options.signal;
+  const onShutdown = (): void => exchange.abort(shutdown?.reason);
+  if (shutdown?.aborted) onShutdown();
+  else shutdown?.addEventListener("abort", onShutdown, { once: true });
 
-  const secrets = secretsOf(webhook, options.auth);
   const headers = reportHeaders(delivery, webhook, Math.floor(now() / 1000), options.auth);
   try {
+    // The signal also covers the answer's body: aborting after the status line destroys the body stream.
     const response = await request(delivery.url, {
       method: "POST",
       headers,
       body: delivery.body,
       dispatcher: options.dispatcher,
-      signal: exchange.signal,
+      signal: exchange,
     });
     const retryAfterMs = parseRetryAfter(response.headers["retry-after"], now());
+    const outcome = classifyStatus(response.statusCode, retryAfterMs);
     // Once the status line arrived the receiver has decided: a body cut off at the deadline or at the size cap does
-    // not change the outcome (readAnswer never throws).
-    const answer = redactSecrets(await readAnswer(response.body, exchange.signal), secrets);
-    return withAnswer(classifyStatus(response.statusCode, retryAfterMs), answer);
+    // not change the outcome. A delivered report keeps nothing of the answer, so its body is only drained.
+    if (outcome.kind === "delivered") {
+      await response.body.dump({ limit: MAX_RESPONSE_BYTES });
+      return outcome;
+    }
+    return withAnswer(outcome, redactSecrets(await readAnswer(response.body), secretsOf(webhook, options.auth)));
   } catch (error) {
-    if (timedOut) {
+    if (exchange.timedOut) {
       return { kind: "timeout", error: `no complete answer within timeout_s (${webhook.timeoutMs / 1000} s); the connection was closed` };
     }
     const refusal = findCause(error, CallbackAddressRefusedError);
     if (refusal !== undefined) return { kind: "refused", error: refusal.message };
-    return { kind: "retryable", error: describeConnectionError(error, { secrets, mtls: options.auth?.kind === "mtls" }) };
+    return { kind: "retryable", error: describeConnectionError(error, { secrets: secretsOf(webhook, options.auth), mtls: options.auth?.kind === "mtls" }) };
   } finally {
     clearTimeout(deadline);
-    options.signal?.removeEventListener("abort", onShutdown);
+    shutdown?.removeEventListener("abort", onShutdown);
   }
 }
 
 /**
- * Reads at most {@link MAX_RESPONSE_BYTES} of the answer and keeps its start as text; beyond the cap, or when the
- * deadline passes, the body is destroyed, which closes the connection. Never throws.
+ * Aborts one exchange: at its deadline, or at shutdown. An EventEmitter, which undici takes as a request signal
+ * (`signal.on("abort")`), rather than an AbortController: one is made per attempt, and an AbortSignal (an
+ * EventTarget) costs several times as much to create and to listen on.
  */
-async function readAnswer(body: Dispatcher.ResponseData["body"], signal: AbortSignal): Promise<string> {
+class ExchangeAbort extends EventEmitter {
+  aborted = false;
+  timedOut = false;
+  reason: unknown;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit("abort");
+  }
+}
+
+function abortAtDeadline(exchange: ExchangeAbort): void {
+  exchange.timedOut = true;
+  exchange.abort(new Error("no complete answer within timeout_s"));
+}
+
+/**
+ * Reads at most {@link MAX_RESPONSE_BYTES} of the answer and keeps its start as text; beyond the cap the body is
+ * destroyed, which closes the connection. The exchange's deadline destroys it too (see {@link sendAttempt}). Never
+ * throws.
+ */
+async function readAnswer(body: Dispatcher.ResponseData["body"]): Promise<string> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let received = 0;
-  const onAbort = (): void => {
-    body.destroy();
-  };
-  if (signal.aborted) onAbort();
-  signal.addEventListener("abort", onAbort, { once: true });
   try {
     for await (const chunk of body) {
       const bytes = chunk as Buffer;
@@ -128,8 +149,6 @@ async function readAnswer(body: Dispatcher.ResponseData["body"], signal: AbortSi
     }
   } catch {
     // Destroyed at the deadline or reset by the receiver: what arrived is all there is.
-  } finally {
-    signal.removeEventListener("abort", onAbort);
   }
   return excerpt(Buffer.concat(kept).toString("utf8"));
 }
