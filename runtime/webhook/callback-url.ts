@@ -30,6 +30,21 @@ const LOGGED_SEGMENT_MAX = 16;
  * since receivers put tokens in both (`?token=...`, Slack's `/services/T0/B0/XXXXXXXX`).
  */
 export function redactCallbackUrl(text: string): string {
+  // Every attempt logs its URL, and most reports go to the same few: parse each once.
+  let redacted = redactedUrls.get(text);
+  if (redacted === undefined) {
+    if (redactedUrls.size >= REDACTED_URLS_KEPT) redactedUrls.clear();
+    redacted = redactUrl(text);
+    redactedUrls.set(text, redacted);
+  }
+  return redacted;
+}
+
+/** Most URLs {@link redactCallbackUrl} remembers; bounded, since per-request URLs can each be different. */
+const REDACTED_URLS_KEPT = 256;
+const redactedUrls = new Map<string, string>();
+
+function redactUrl(text: string): string {
   try {
     const url = new URL(text);
     const path = url.pathname
