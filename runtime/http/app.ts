@@ -1,7 +1,7 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import type { ApiRuntime, TaskService } from "../tasks/task-service.js";
-import { cortexRoutes } from "./cortex-routes.js";
+import { addCortexRoutes } from "./cortex-routes.js";
 import { errorHandler, notFound } from "./error-handler.js";
 import { DEFAULT_BODY_LIMIT_BYTES } from "./json-body.js";
 import { launchRoutes } from "./launch-routes.js";
@@ -39,7 +39,7 @@ export function createApp(options: AppOptions): Express {
   app.use(requestLog(log));
   app.use("/v1", launchRoutes(service, bodyLimitBytes));
   for (const [prefix, router] of Object.entries(options.prefixedRoutes ?? {})) app.use(prefix, router);
-  app.use(cortexRoutes(service, bodyLimitBytes));
+  addCortexRoutes(app, service, bodyLimitBytes);
   app.use(opsRoutes(apis));
   for (const router of options.extraRoutes ?? []) app.use(router);
   app.use(notFound(() => service.apiNames));

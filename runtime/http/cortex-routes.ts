@@ -1,6 +1,6 @@
-import { Router, type Request } from "express";
+import type { Express, Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
-import type { TaskService } from "../tasks/task-service.js";
+import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
 import { jsonBody } from "./json-body.js";
 import { addRequestLogFields } from "./request-log.js";
 import { cortexStatusView } from "./views.js";
@@ -8,19 +8,18 @@ import { cortexStatusView } from "./views.js";
 /**
  * The Cortex surface (contract section 3): `POST /NAME` queues a task (AsyncAPI) or answers with the result
  * (RealtimeAPI); `GET /NAME/ID` shows a task. A thin adapter: every decision is the TaskService's.
+ *
+ * Registered on the app itself rather than through a Router of its own: these are the hot paths, and a nested
+ * router costs every request another pass of path matching and a chain of closures that lives until the answer.
  */
-export function cortexRoutes(service: TaskService, bodyLimitBytes: number): Router {
-  const router = Router();
-
-  router.post(
+export function addCortexRoutes(app: Express, service: TaskService, bodyLimitBytes: number): void {
+  app.post(
     "/:api",
     // The API is looked up before the body is read, so an unknown API is a 404 whatever was sent.
-    (req, res, next) => {
+    jsonBody(bodyLimitBytes, (req, res) => {
       service.api(String(req.params.api));
       addRequestLogFields(res, { api: String(req.params.api) });
-      next();
-    },
-    jsonBody(bodyLimitBytes),
+    }),
     async (req, res) => {
       const apiName = String(req.params.api);
       const idempotencyKey = singleHeader(req, "x-request-id");
@@ -34,24 +33,20 @@ export function cortexRoutes(service: TaskService, bodyLimitBytes: number): Rout
         return;
       }
       const callbackUrl = singleQuery(req, "callback_url");
-      const { task } = await service.submit(apiName, {
-        payload: req.body,
-        format: "cortex",
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-        ...(callbackUrl === undefined ? {} : { callback: { url: callbackUrl } }),
-      });
+      const submit: SubmitRequest = { payload: req.body, format: "cortex" };
+      if (idempotencyKey !== undefined) submit.idempotencyKey = idempotencyKey;
+      if (callbackUrl !== undefined) submit.callback = { url: callbackUrl };
+      const { task } = await service.submit(apiName, submit);
       addRequestLogFields(res, { taskId: task.id });
       res.status(202).json({ id: task.id });
     },
   );
 
-  router.get("/:api/:id", async (req, res) => {
+  app.get("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
     const task = await service.get(String(req.params.api), String(req.params.id));
     res.status(200).json(cortexStatusView(task));
   });
-
-  return router;
 }
 
 /** A query parameter given at most once. */

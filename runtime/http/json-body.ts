@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from "express";
+import express, { type Request, type RequestHandler, type Response } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 
 /** Default request body limit: 10 MiB (contract section 3). */
@@ -41,13 +41,15 @@ function parsePayload(body: unknown): unknown {
 
 /**
  * Reads a JSON request body with the contract's errors: 415 for a body that is not JSON, 413 above the limit,
- * 400 for an empty or malformed one. Any JSON value is a valid payload, not only objects. One middleware rather
- * than three chained ones: this runs on every submit.
+ * 400 for an empty or malformed one. Any JSON value is a valid payload, not only objects. `beforeReading` runs
+ * first and may throw (a 404 for an unknown API must not depend on the body). One middleware rather than several
+ * chained ones: this runs on every submit.
  */
-export function jsonBody(limitBytes: number = DEFAULT_BODY_LIMIT_BYTES): RequestHandler {
+export function jsonBody(limitBytes: number = DEFAULT_BODY_LIMIT_BYTES, beforeReading?: (req: Request, res: Response) => void): RequestHandler {
   // body-parser reads the bytes (limit, content-encoding, aborted requests); parsing is ours for the messages.
   const readRaw = express.raw({ type: () => true, limit: limitBytes });
   return (req, res, next) => {
+    beforeReading?.(req, res);
     checkJsonContentType(req.headers["content-type"]);
     readRaw(req, res, (error?: unknown) => {
       if (error !== undefined) {

@@ -9,7 +9,7 @@ import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
 import { runPrediction } from "../worker/run-prediction.js";
 import { newTaskId } from "./task-id.js";
-import type { CallbackTarget, ReportFormat, TaskOutcome, TaskRecord } from "./task.js";
+import type { CallbackTarget, NewTask, ReportFormat, TaskOutcome, TaskRecord } from "./task.js";
 
 /** Everything the runtime holds for one API. */
 export interface ApiRuntime {
@@ -109,16 +109,11 @@ export class TaskService {
     const now = this.#now();
     let result: { task: TaskRecord; created: boolean };
     try {
-      const stored = this.#options.store.createTask({
-        id: this.#newId(),
-        api: apiName,
-        format: request.format,
-        payload: request.payload,
-        createdAt: now,
-        ...(startNow ? { startedAt: now } : {}),
-        ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
-        ...(request.callback === undefined ? {} : { callback: request.callback }),
-      });
+      const task: NewTask = { id: this.#newId(), api: apiName, format: request.format, payload: request.payload, createdAt: now };
+      if (startNow) task.startedAt = now;
+      if (request.idempotencyKey !== undefined) task.idempotencyKey = request.idempotencyKey;
+      if (request.callback !== undefined) task.callback = request.callback;
+      const stored = this.#options.store.createTask(task);
       // Woken now, not once the task is stored: the store applies operations in call order, so the worker's claim
       // goes into the same group commit right after this insert and still returns only once it is committed.
       if (!startNow) api.worker?.notifyQueued();

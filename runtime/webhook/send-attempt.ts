@@ -12,6 +12,7 @@ import { decodeSigningSecret, signWebhook } from "./signature.js";
 
 /** The most of a receiver's answer that is read; the rest is discarded with the connection. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
+const USER_AGENT = `predictor-runtime/${VERSION}`;
 /** How much of a receiver's answer is kept for last_error. */
 const ANSWER_EXCERPT_CHARS = 200;
 
@@ -35,7 +36,7 @@ export function reportHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = {
     "content-type": "application/json",
-    "user-agent": `predictor-runtime/${VERSION}`,
+    "user-agent": USER_AGENT,
     "x-request-id": delivery.taskId,
     "webhook-id": delivery.webhookId,
     "webhook-timestamp": String(timestampSeconds),

@@ -185,13 +185,15 @@ export class WebhookDispatcher {
   }
 
   #track(work: Promise<void>): void {
-    const tracked = work
-      .catch((error: unknown) => this.#options.log.error({ err: error }, "recording a webhook attempt failed; it will be retried when its lease expires"))
-      .finally(() => {
-        this.#inFlight.delete(tracked);
-        this.#outbox.kick();
-        this.#signalProgress();
-      });
+    const settled = (): void => {
+      this.#inFlight.delete(tracked);
+      this.#outbox.kick();
+      this.#signalProgress();
+    };
+    const tracked: Promise<void> = work.then(settled, (error: unknown) => {
+      this.#options.log.error({ err: error }, "recording a webhook attempt failed; it will be retried when its lease expires");
+      settled();
+    });
     this.#inFlight.add(tracked);
   }
 

@@ -4,7 +4,7 @@ import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { runPrediction } from "./run-prediction.js";
+import { runPrediction, type RunPredictionOptions } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -47,6 +47,8 @@ export class ApiWorker {
   #reserved = 0;
   /** Claims queued tasks while slots are free. */
   readonly #queue: BacklogDrain;
+  /** The same for every prediction of this API. */
+  readonly #predictionOptions: RunPredictionOptions;
   #started = false;
   #stopping = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -54,6 +56,8 @@ export class ApiWorker {
   constructor(options: ApiWorkerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#predictionOptions = { signal: this.#abort.signal, now: this.#now };
+    if (options.predictTimeoutMs !== undefined) this.#predictionOptions.timeoutMs = options.predictTimeoutMs;
     // Every running prediction listens on this signal: threads_per_process above 10 is not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#queue = new BacklogDrain({
@@ -133,16 +137,12 @@ export class ApiWorker {
   }
 
   #run(task: TaskRecord): void {
-    const { predictor, predictTimeoutMs, finisher, log, api } = this.#options;
+    const { predictor, finisher, log, api } = this.#options;
     this.#predicting.add(task.id);
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        outcome = await runPrediction(predictor, task.payload, task.id, {
-          ...(predictTimeoutMs === undefined ? {} : { timeoutMs: predictTimeoutMs }),
-          signal: this.#abort.signal,
-          now: this.#now,
-        });
+        outcome = await runPrediction(predictor, task.payload, task.id, this.#predictionOptions);
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
