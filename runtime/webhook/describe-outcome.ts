@@ -10,7 +10,6 @@ export function describeOutcome(
   step: NextStep,
   settings: Pick<RetrySettings, "retryScheduleMs">,
 ): Pick<DeliveryUpdate, "lastStatusCode" | "lastError"> {
-  const answered = (text: string, answer: string | undefined): string => (answer === undefined ? text : `${text}: ${JSON.stringify(answer)}`);
   const gaveUp =
     step.kind === "done" && step.status === "failed"
       ? `; gave up after ${settings.retryScheduleMs.length} attempts (the length of retry_schedule_s)`
@@ -37,4 +36,9 @@ export function describeOutcome(
     case "refused":
       return { lastError: `refused, not sent: ${outcome.error}` };
   }
+}
+
+/** `text`, followed by what the receiver answered when it answered something. */
+function answered(text: string, answer: string | undefined): string {
+  return answer === undefined ? text : `${text}: ${JSON.stringify(answer)}`;
 }
