@@ -52,6 +52,14 @@ export interface RuntimeOptions {
   random?: () => number;
 }
 
+/** Where the runtime is in its life; shared by the parts that answer for it. */
+interface Lifecycle {
+  /** New work is refused: shutdown began, or the runtime failed. */
+  shuttingDown: boolean;
+  /** Set when the runtime can no longer work (see {@link PredictorRuntime.failed}). */
+  failure?: Error;
+}
+
 /** How long finished tasks and their results are kept (contract section 3). */
 export const RESULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
@@ -81,8 +89,14 @@ export class PredictorRuntime {
   readonly #log: Logger;
   readonly #gracePeriodMs: number;
   readonly #sweepTimer: NodeJS.Timeout;
-  /** Shared with the TaskService, which refuses new work once shutdown began. */
-  readonly #lifecycle: { shuttingDown: boolean };
+  /** Shared with the TaskService, which refuses new work once shutdown began, and the health routes. */
+  readonly #lifecycle: Lifecycle;
+  /**
+   * Resolves with the cause if the runtime can no longer work: its store stopped for good (see TaskStore.failure).
+   * It then refuses new work and fails /healthz; the process should exit so a supervisor restarts it, and the next
+   * start resumes every committed task and report. Never settles otherwise.
+   */
+  readonly failed: Promise<Error>;
   #closing: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -95,7 +109,7 @@ export class PredictorRuntime {
     gracePeriodMs: number;
     sweepTimer: NodeJS.Timeout;
     ready: Promise<void>;
-    lifecycle: { shuttingDown: boolean };
+    lifecycle: Lifecycle;
   }) {
     this.#lifecycle = parts.lifecycle;
     this.#server = parts.server;
@@ -107,6 +121,17 @@ export class PredictorRuntime {
     this.#gracePeriodMs = parts.gracePeriodMs;
     this.#sweepTimer = parts.sweepTimer;
     this.ready = parts.ready;
+    this.failed = new Promise((resolve) => {
+      void parts.store.failure?.then((error) => {
+        this.#lifecycle.failure = error;
+        this.#lifecycle.shuttingDown = true;
+        this.#log.fatal(
+          { err: error },
+          "the task store stopped: no task can be stored or finished any more; the runtime must restart, and committed tasks and reports resume then",
+        );
+        resolve(error);
+      });
+    });
   }
 
   /**
@@ -130,7 +155,7 @@ export class PredictorRuntime {
 
       const apis = new Map<string, ApiRuntime>();
       const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
-      const lifecycle = { shuttingDown: false };
+      const lifecycle: Lifecycle = { shuttingDown: false };
       // One guard per API: allow_networks is an API setting, and refusal messages name the API.
       const guards = new Map(config.apis.map((api) => [api.name, new NetworkGuard({ allowNetworks: api.webhook.allowNetworks, apiName: api.name })]));
       const metrics = new RuntimeMetrics({ apis: config.apis, now });
@@ -198,6 +223,7 @@ export class PredictorRuntime {
         service,
         apis,
         log,
+        failure: () => lifecycle.failure,
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
         prefixedRoutes: { "/docs": docsRoutes() },
         extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis))],

@@ -92,6 +92,11 @@ async function serve(options: ServeOptions): Promise<number> {
       process.stderr.write(`${(error as Error).message}\n`);
       void runtime.close(0).then(() => resolve(ExitCode.failed));
     });
+    // Nothing can be stored any more: exit, so a supervisor starts a runtime that resumes every committed task.
+    void runtime.failed.then((error) => {
+      process.stderr.write(`${error.message}; exiting so the runtime can be restarted (committed tasks resume then)\n`);
+      void runtime.close(0).then(() => resolve(ExitCode.failed));
+    });
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;

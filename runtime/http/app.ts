@@ -13,6 +13,8 @@ export interface AppOptions {
   service: TaskService;
   apis: ReadonlyMap<string, ApiRuntime>;
   log: Logger;
+  /** Why the runtime can no longer work, once it cannot; /healthz and /readyz then answer 503. */
+  failure?: () => Error | undefined;
   /** @defaultValue 10 MiB */
   bodyLimitBytes?: number;
   /** Routers mounted under a path prefix of their own, such as `{ "/docs": docsRoutes() }`. */
@@ -40,7 +42,7 @@ export function createApp(options: AppOptions): Express {
   app.use("/v1", launchRoutes(service, bodyLimitBytes));
   for (const [prefix, router] of Object.entries(options.prefixedRoutes ?? {})) app.use(prefix, router);
   addCortexRoutes(app, service, bodyLimitBytes);
-  app.use(opsRoutes(apis));
+  app.use(opsRoutes(apis, options.failure ?? (() => undefined)));
   for (const router of options.extraRoutes ?? []) app.use(router);
   app.use(notFound(() => service.apiNames));
   app.use(errorHandler(log));

@@ -1,13 +1,23 @@
 import { Router } from "express";
 import type { ApiRuntime } from "../tasks/task-service.js";
 
-/** `GET /healthz` (the process serves) and `GET /readyz` (every predictor's setup() finished). */
-export function opsRoutes(apis: ReadonlyMap<string, ApiRuntime>): Router {
+/**
+ * `GET /healthz` (the process serves) and `GET /readyz` (every predictor's setup() finished). Both answer 503 once
+ * the runtime can no longer work (`failure`), so a supervisor's liveness probe restarts it.
+ */
+export function opsRoutes(apis: ReadonlyMap<string, ApiRuntime>, failure: () => Error | undefined): Router {
   const router = Router();
   router.get("/healthz", (_req, res) => {
-    res.status(200).json({ status: "ok" });
+    const failed = failure();
+    if (failed === undefined) res.status(200).json({ status: "ok" });
+    else res.status(503).json({ status: "failed", error: failed.message });
   });
   router.get("/readyz", (_req, res) => {
+    const failed = failure();
+    if (failed !== undefined) {
+      res.status(503).json({ ready: false, error: failed.message });
+      return;
+    }
     const waiting = [...apis.values()].filter((api) => !api.ready).map((api) => api.config.name);
     if (waiting.length === 0) res.status(200).json({ ready: true });
     else res.status(503).json({ ready: false, waiting_for_setup: waiting });

@@ -9,7 +9,10 @@ export const healthSchema = {
   type: "object",
   additionalProperties: false,
   required: ["status"],
-  properties: { status: { const: "ok" } },
+  properties: {
+    status: { enum: ["ok", "failed"] },
+    error: { type: "string", description: "With failed: why the runtime can no longer work." },
+  },
 } as const;
 
 /** `GET /readyz` answer. */
@@ -21,6 +24,7 @@ export const readinessSchema = {
   properties: {
     ready: { type: "boolean" },
     waiting_for_setup: { type: "array", items: { type: "string" }, description: "APIs whose predictor's setup() has not finished." },
+    error: { type: "string", description: "Why the runtime can no longer work (its task store stopped)." },
   },
 } as const;
 
@@ -32,9 +36,12 @@ export function opsPaths(): Record<string, PathItemObject> {
       get: {
         operationId: "healthz",
         summary: "Liveness",
-        description: "200 while the process serves.",
+        description: "200 while the process serves; 503 once it can no longer work (its task store stopped), so a liveness probe restarts it.",
         tags,
-        responses: { "200": { description: "Serving.", content: { "application/json": { schema: healthSchema } } } },
+        responses: {
+          "200": { description: "Serving.", content: { "application/json": { schema: healthSchema } } },
+          "503": { description: "The runtime can no longer store tasks and must be restarted.", content: { "application/json": { schema: healthSchema } } },
+        },
       },
     },
     "/readyz": {
@@ -45,7 +52,10 @@ export function opsPaths(): Record<string, PathItemObject> {
         tags,
         responses: {
           "200": { description: "Every API is ready.", content: { "application/json": { schema: readinessSchema } } },
-          "503": { description: "Some setup() has not finished; the body names those APIs.", content: { "application/json": { schema: readinessSchema } } },
+          "503": {
+            description: "Some setup() has not finished (the body names those APIs), or the runtime can no longer work (the body says why).",
+            content: { "application/json": { schema: readinessSchema } },
+          },
         },
       },
     },

@@ -10,6 +10,8 @@ export interface BatchTransport {
   send(operations: StoreOperation[]): Promise<BatchOutcome>;
   /** Closes the engine after the last batch. */
   close(): Promise<void>;
+  /** Resolves with the error once the engine became unreachable for good, without close() (see TaskStore.failure). */
+  readonly failure?: Promise<Error>;
 }
 
 /** The engine in the calling thread: simplest, and what tests of many short-lived stores use. */
@@ -40,8 +42,14 @@ export class WorkerTransport implements BatchTransport {
   readonly #waiting: Array<{ resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }> = [];
   /** Set once the worker stopped; every later request fails with it. */
   #stopped: RuntimeError | undefined;
+  #closing = false;
+  readonly failure: Promise<Error>;
+  #reportFailure!: (error: Error) => void;
 
   private constructor() {
+    this.failure = new Promise((resolve) => {
+      this.#reportFailure = resolve;
+    });
     this.#worker = new Worker(new URL("./sqlite-worker-entry.js", import.meta.url));
     this.#worker.unref();
     this.#worker.on("message", (reply: WorkerReply) => {
@@ -57,6 +65,7 @@ export class WorkerTransport implements BatchTransport {
     const transport = new WorkerTransport();
     const reply = await transport.#request({ type: "open", options });
     if (reply.type === "open-failed") {
+      transport.#closing = true;
       await transport.#worker.terminate();
       throw new RuntimeError(ErrorCode.storage, reply.error.message);
     }
@@ -71,6 +80,7 @@ export class WorkerTransport implements BatchTransport {
 
   async close(): Promise<void> {
     if (this.#stopped) return;
+    this.#closing = true;
     const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
     await this.#request({ type: "close" });
     // Held until the thread is gone: an unreferenced worker would let the event loop end under this await.
@@ -87,8 +97,16 @@ export class WorkerTransport implements BatchTransport {
     });
   }
 
+  /** Ends the thread at once, as a crash of the engine would: nothing queued is committed. For tests of that crash. */
+  async terminate(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
   #stop(message: string, cause?: unknown): void {
-    this.#stopped ??= new RuntimeError(ErrorCode.storage, message, { cause });
+    if (this.#stopped === undefined) {
+      this.#stopped = new RuntimeError(ErrorCode.storage, message, { cause });
+      if (!this.#closing) this.#reportFailure(this.#stopped);
+    }
     for (const waiting of this.#waiting.splice(0)) waiting.reject(this.#stopped);
   }
 }

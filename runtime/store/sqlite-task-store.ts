@@ -1,7 +1,7 @@
 import { ErrorCode, RuntimeError } from "../errors.js";
 import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { InThreadTransport, WorkerTransport } from "./batch-transport.js";
+import { InThreadTransport, WorkerTransport, type BatchTransport } from "./batch-transport.js";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
@@ -36,10 +36,16 @@ const DEFAULT_SWEEP_CHUNK_ROWS = 500;
 export class SqliteTaskStore implements TaskStore {
   readonly #options: SqliteTaskStoreOptions;
   #commits: GroupCommit | undefined;
+  #transport: BatchTransport | undefined;
   #state: "new" | "opening" | "open" | "closed" = "new";
+  readonly failure: Promise<Error>;
+  #reportFailure!: (error: Error) => void;
 
   constructor(options: SqliteTaskStoreOptions) {
     this.#options = options;
+    this.failure = new Promise((resolve) => {
+      this.#reportFailure = resolve;
+    });
   }
 
   /** Path of the database file, or `:memory:`. */
@@ -57,7 +63,8 @@ export class SqliteTaskStore implements TaskStore {
     this.#state = "opening";
     const engineOptions = { dataDir: this.#options.dataDir, synchronous: this.#options.synchronous ?? "full" };
     try {
-      const transport = (this.#options.thread ?? "worker") === "worker" ? await WorkerTransport.open(engineOptions) : new InThreadTransport(engineOptions);
+      const transport: BatchTransport =
+        (this.#options.thread ?? "worker") === "worker" ? await WorkerTransport.open(engineOptions) : new InThreadTransport(engineOptions);
       if (this.#closedMeanwhile()) {
         // close() was called while the database was opening: honour it.
         await transport.close();
@@ -65,7 +72,9 @@ export class SqliteTaskStore implements TaskStore {
       }
       const maxBatchOperations = this.#options.maxBatchOperations;
       this.#commits = new GroupCommit(transport, maxBatchOperations === undefined ? {} : { maxBatchOperations });
+      this.#transport = transport;
       this.#state = "open";
+      void transport.failure?.then((error) => this.#reportFailure(error));
     } catch (error) {
       this.#state = "closed";
       throw error;
@@ -162,6 +171,12 @@ export class SqliteTaskStore implements TaskStore {
       // Let the rest of the runtime's work through before the next chunk.
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Ends the engine's worker thread at once, as a crash would: for tests of what follows. */
+  async simulateEngineCrash(): Promise<void> {
+    if (!(this.#transport instanceof WorkerTransport)) throw new Error("only an engine in a worker thread can be crashed");
+    await this.#transport.terminate();
   }
 
   /** Commits the operations already called, then closes the database. Later calls reject with STORAGE_ERROR. */

@@ -40,6 +40,13 @@ export interface TaskStore {
   open(): Promise<void>;
 
   /**
+   * Resolves with the error if the engine stops for good while open (the SQLite engine's thread died): every later
+   * operation fails, and only a restart recovers. Never settles otherwise, closing included. Engines whose failures
+   * are passing (a reconnecting client) leave it out.
+   */
+  readonly failure?: Promise<Error>;
+
+  /**
    * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task
    * is stored in_progress, already claimed by the caller (claimQueued never hands it out).
    */
