@@ -1,7 +1,7 @@
 import type { Express, Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
-import { jsonBody } from "./json-body.js";
+import { bodyText, jsonBody } from "./json-body.js";
 import { addRequestLogFields } from "./request-log.js";
 import { cortexStatusView } from "./views.js";
 
@@ -26,7 +26,8 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
       if (service.api(apiName).config.kind === "RealtimeAPI") {
         const outcome = await service.predictNow(apiName, req.body, idempotencyKey);
         if (outcome.status === "completed") {
-          res.status(200).json(outcome.result);
+          if (outcome.resultJson === undefined) res.status(200).json(outcome.result);
+          else res.status(200).type("application/json").send(outcome.resultJson);
         } else {
           res.status(outcome.timedOut ? 504 : 500).json({ error: outcome.error });
         }
@@ -34,6 +35,8 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
       }
       const callbackUrl = singleQuery(req, "callback_url");
       const submit: SubmitRequest = { payload: req.body, format: "cortex" };
+      const payloadJson = bodyText(req);
+      if (payloadJson !== undefined) submit.payloadJson = payloadJson;
       if (idempotencyKey !== undefined) submit.idempotencyKey = idempotencyKey;
       if (callbackUrl !== undefined) submit.callback = { url: callbackUrl };
       const { task } = await service.submit(apiName, submit);

@@ -26,14 +26,24 @@ function checkJsonContentType(contentType: string | undefined): void {
   }
 }
 
-/** The payload a raw body holds, or a 400 saying what is wrong with it. */
-function parsePayload(body: unknown): unknown {
-  const raw = body instanceof Buffer ? body.toString("utf8") : "";
+/** Where {@link jsonBody} keeps the body's text on the request. */
+const BODY_TEXT = Symbol("bodyText");
+
+/** The JSON text of a body {@link jsonBody} read, so a payload can be stored as sent rather than serialized again. */
+export function bodyText(req: Request): string | undefined {
+  return (req as Request & { [BODY_TEXT]?: string })[BODY_TEXT];
+}
+
+/** The payload a raw body holds, or a 400 saying what is wrong with it; keeps the text on `req`. */
+function parsePayload(req: Request): unknown {
+  const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
   if (raw.trim() === "") {
     throw new RequestError(ErrorCode.badRequest, 400, "the request body is empty; send the payload as JSON, for example {\"x\": 2}");
   }
   try {
-    return JSON.parse(raw) as unknown;
+    const payload = JSON.parse(raw) as unknown;
+    (req as Request & { [BODY_TEXT]?: string })[BODY_TEXT] = raw;
+    return payload;
   } catch (error) {
     throw new RequestError(ErrorCode.badRequest, 400, `the body is not valid JSON (${(error as Error).message}); check quoting and commas`);
   }
@@ -57,7 +67,7 @@ export function jsonBody(limitBytes: number = DEFAULT_BODY_LIMIT_BYTES, beforeRe
         return;
       }
       try {
-        req.body = parsePayload(req.body);
+        req.body = parsePayload(req);
       } catch (parseError) {
         next(parseError);
         return;

@@ -4,7 +4,7 @@ import type { DeliveryRecord } from "../tasks/delivery.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
 import type { TaskFinisher } from "../worker/api-worker.js";
 import { planDelivery } from "./plan-delivery.js";
-import { buildReport } from "./report.js";
+import { serializeReport } from "./report.js";
 
 /** Where the outbox hands reports: the dispatcher. */
 export interface ReportSink {
@@ -42,7 +42,7 @@ export class Outbox implements TaskFinisher {
     const { store, apis, dispatcher, now = Date.now, random } = this.#options;
     const api = apis.get(task.api);
     if (api === undefined) throw new Error(`task ${task.id} belongs to API ${task.api}, which is not loaded`);
-    const body = JSON.stringify(buildReport(task.id, task.format, outcome));
+    const body = serializeReport(task.id, task.format, outcome);
     const planned = planDelivery(api, task, body, now(), random);
     // A report due at once, with a free attempt slot, is stored leased and sent from memory once committed.
     const leaseExpiresAt = planned?.status === "pending" && planned.nextAttemptAt <= now() ? dispatcher.reserveSlot() : undefined;

@@ -28,6 +28,19 @@ export function buildReport(taskId: string, format: ReportFormat, outcome: TaskO
     : { id: taskId, status: "failed", error: outcome.error, timestamp };
 }
 
+/**
+ * The report's body: `JSON.stringify(buildReport(...))`, byte for byte, built around the result's JSON text when the
+ * outcome carries it, so a large result is not serialized again.
+ */
+export function serializeReport(taskId: string, format: ReportFormat, outcome: TaskOutcome): string {
+  if (outcome.status !== "completed" || outcome.resultJson === undefined) return JSON.stringify(buildReport(taskId, format, outcome));
+  const id = JSON.stringify(taskId);
+  const timestamp = new Date(outcome.finishedAt).toISOString();
+  return format === "launch"
+    ? `{"task_id":${id},"status":"SUCCESS","result":${outcome.resultJson},"timestamp":"${timestamp}"}`
+    : `{"id":${id},"status":"completed","result":${outcome.resultJson},"timestamp":"${timestamp}"}`;
+}
+
 /** The `"timestamp":"...."}` that ends every report `buildReport` builds (both formats put timestamp last). */
 const TRAILING_TIMESTAMP = /"timestamp":"([^"\\]+)"\}$/;
 

@@ -6,6 +6,7 @@ import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
 import type { CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
+import { serializeOutcome } from "../tasks/outcome-json.js";
 
 export type { SqliteSynchronous } from "./sqlite-engine.js";
 
@@ -89,14 +90,15 @@ export class SqliteTaskStore implements TaskStore {
         api: task.api,
         format: task.format,
         idempotencyKey: task.idempotencyKey ?? null,
-        payload: JSON.stringify(task.payload),
+        payload: task.payloadJson ?? JSON.stringify(task.payload),
         callback: task.callback === undefined ? null : JSON.stringify(task.callback),
         createdAt: task.createdAt,
         startedAt: task.startedAt ?? null,
       },
     }));
     if (existing !== null) return { task: existing, created: false };
-    return { task: { ...task, status: task.startedAt === undefined ? "in_queue" : "in_progress" }, created: true };
+    const { payloadJson: _stored, ...record } = task;
+    return { task: { ...record, status: task.startedAt === undefined ? "in_queue" : "in_progress" }, created: true };
   }
 
   getTaskByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined> {
@@ -119,7 +121,7 @@ export class SqliteTaskStore implements TaskStore {
       outcome: {
         status: outcome.status,
         finishedAt: outcome.finishedAt,
-        outcome: JSON.stringify(outcome),
+        outcome: serializeOutcome(outcome),
         webhookSkipReason: delivery?.status === "skipped" ? delivery.reason : null,
       },
       delivery:

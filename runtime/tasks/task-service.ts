@@ -27,6 +27,8 @@ export interface ApiRuntime {
 /** A task submission, whichever surface it came through. */
 export interface SubmitRequest {
   payload: unknown;
+  /** `payload` as the JSON text it arrived as, when the surface has it (stored as is). */
+  payloadJson?: string;
   format: ReportFormat;
   /** The client's x-request-id. */
   idempotencyKey?: string;
@@ -111,6 +113,7 @@ export class TaskService {
     try {
       const task: NewTask = { id: this.#newId(), api: apiName, format: request.format, payload: request.payload, createdAt: now };
       if (startNow) task.startedAt = now;
+      if (request.payloadJson !== undefined) task.payloadJson = request.payloadJson;
       if (request.idempotencyKey !== undefined) task.idempotencyKey = request.idempotencyKey;
       if (request.callback !== undefined) task.callback = request.callback;
       const stored = this.#options.store.createTask(task);

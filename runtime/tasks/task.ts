@@ -40,6 +40,8 @@ export interface NewTask {
   idempotencyKey?: string;
   /** The JSON payload, passed to predict() as it is. */
   payload: unknown;
+  /** `payload` as the JSON text it arrived as, when the caller has it: stored as is instead of serialized again. */
+  payloadJson?: string;
   callback?: CallbackTarget;
   /** Epoch milliseconds. */
   createdAt: number;
@@ -52,7 +54,16 @@ export interface NewTask {
 
 /** How predict() ended for one task. */
 export type TaskOutcome =
-  | { status: "completed"; result: unknown; finishedAt: number }
+  | {
+      status: "completed";
+      result: unknown;
+      /**
+       * `result` as JSON text, when the runtime serialized it already: the report, the stored outcome and a realtime
+       * answer embed this text instead of serializing a large result again each.
+       */
+      resultJson?: string;
+      finishedAt: number;
+    }
   | {
       status: "failed";
       /** What predict() threw, as a message a user can read. */

@@ -68,9 +68,10 @@ class PredictTimeout extends Error {
 }
 
 function completed(result: unknown, finishedAt: number): TaskOutcome {
-  let json: string | undefined;
+  let json: string;
   try {
-    json = JSON.stringify(result);
+    // undefined (a predict() without a return value) is reported as null.
+    json = JSON.stringify(result) ?? "null";
   } catch (error) {
     return {
       status: "failed",
@@ -78,8 +79,9 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
       finishedAt,
     };
   }
-  // Normalised through JSON once, so the stored, reported and answered result are the same value.
-  return { status: "completed", result: json === undefined ? null : (JSON.parse(json) as unknown), finishedAt };
+  // Normalised through JSON once, so the stored, reported and answered result are the same value, and that one text
+  // is what the report and the stored outcome embed.
+  return { status: "completed", result: JSON.parse(json) as unknown, resultJson: json, finishedAt };
 }
 
 function failed(error: unknown, finishedAt: number): TaskOutcome {
