@@ -121,16 +121,14 @@ export class PredictorRuntime {
     this.#gracePeriodMs = parts.gracePeriodMs;
     this.#sweepTimer = parts.sweepTimer;
     this.ready = parts.ready;
-    this.failed = new Promise((resolve) => {
-      void parts.store.failure?.then((error) => {
-        this.#lifecycle.failure = error;
-        this.#lifecycle.shuttingDown = true;
-        this.#log.fatal(
-          { err: error },
-          "the task store stopped: no task can be stored or finished any more; the runtime must restart, and committed tasks and reports resume then",
-        );
-        resolve(error);
-      });
+    this.failed = (parts.store.failure ?? new Promise<never>(() => undefined)).then((error) => {
+      this.#lifecycle.failure = error;
+      this.#lifecycle.shuttingDown = true;
+      this.#log.fatal(
+        { err: error },
+        "the task store stopped: no task can be stored or finished any more; the runtime must restart, and committed tasks and reports resume then",
+      );
+      return error;
     });
   }
 

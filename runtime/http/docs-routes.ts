@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Router } from "express";
+import { requestPath } from "./request-log.js";
 
 /** swagger-ui-dist's files this page uses; nothing else of the package is served. */
 const ASSETS = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"] as const;
@@ -66,7 +67,7 @@ export function docsRoutes(): Router {
   const router = Router();
   router.get("/", (req, res) => {
     // "/docs/" would make the page's relative links point under /docs/docs/.
-    if (req.originalUrl.split("?")[0]!.endsWith("/")) {
+    if (requestPath(req).endsWith("/")) {
       res.redirect(301, "../docs");
       return;
     }

@@ -1,12 +1,12 @@
 import { ErrorCode, RuntimeError } from "../errors.js";
 import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
+import { serializeOutcome } from "../tasks/outcome-json.js";
 import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
 import { InThreadTransport, WorkerTransport, type BatchTransport } from "./batch-transport.js";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
 import type { CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
-import { serializeOutcome } from "../tasks/outcome-json.js";
 
 export type { SqliteSynchronous } from "./sqlite-engine.js";
 
