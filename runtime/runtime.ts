@@ -13,13 +13,11 @@ import { buildOpenApiDocument } from "./openapi/openapi-document.js";
 import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
 import type { Predictor } from "./predictor/predictor.js";
 import { Outbox } from "./outbox/outbox.js";
-import { defaultAuthFor } from "./outbox/plan-delivery.js";
 import { SqliteTaskStore } from "./store/sqlite-task-store.js";
 import type { TaskStore } from "./store/task-store.js";
 import { TaskService, type ApiRuntime, type CallbackAddressCheck } from "./tasks/task-service.js";
-import { ConnectionPool } from "./webhook/connection-pool.js";
-import { NetworkGuard } from "./webhook/network-guard.js";
-import { sendAttempt } from "./webhook/send-attempt.js";
+import { InThreadSender, networkGuards, type AttemptSender } from "./webhook/attempt-sender.js";
+import { AttemptThread } from "./webhook/attempt-thread.js";
 import { WebhookDispatcher } from "./webhook/webhook-dispatcher.js";
 import { ApiCapacity } from "./worker/api-capacity.js";
 import { ApiWorker } from "./worker/api-worker.js";
@@ -43,6 +41,11 @@ export interface RuntimeOptions {
   fsync?: "commit" | "interval";
   /** Replaces the SQLite store (another engine). */
   store?: TaskStore;
+  /**
+   * Where webhook attempts are made: `"worker"`, a thread of their own, keeps the HTTP client's work off the event
+   * loop that serves submits and runs predict(); `"main"` makes them on the event loop. @defaultValue "worker"
+   */
+  webhookThread?: "worker" | "main";
   log?: Logger;
   /** @defaultValue 10 MiB */
   bodyLimitBytes?: number;
@@ -85,7 +88,7 @@ export class PredictorRuntime {
   readonly #store: TaskStore;
   readonly #apis: Map<string, ApiRuntime>;
   readonly #dispatcher: WebhookDispatcher;
-  readonly #connections: ConnectionPool;
+  readonly #sender: AttemptSender;
   readonly #log: Logger;
   readonly #gracePeriodMs: number;
   readonly #sweepTimer: NodeJS.Timeout;
@@ -104,7 +107,7 @@ export class PredictorRuntime {
     store: TaskStore;
     apis: Map<string, ApiRuntime>;
     dispatcher: WebhookDispatcher;
-    connections: ConnectionPool;
+    sender: AttemptSender;
     log: Logger;
     gracePeriodMs: number;
     sweepTimer: NodeJS.Timeout;
@@ -116,7 +119,7 @@ export class PredictorRuntime {
     this.#store = parts.store;
     this.#apis = parts.apis;
     this.#dispatcher = parts.dispatcher;
-    this.#connections = parts.connections;
+    this.#sender = parts.sender;
     this.#log = parts.log;
     this.#gracePeriodMs = parts.gracePeriodMs;
     this.#sweepTimer = parts.sweepTimer;
@@ -146,7 +149,7 @@ export class PredictorRuntime {
     const store =
       options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "commit" ? "full" : "normal" });
     await store.open();
-    const connections = new ConnectionPool();
+    const sender: AttemptSender = options.webhookThread === "main" ? new InThreadSender(config.apis) : new AttemptThread(config.apis, { log });
     try {
       const recovered = await store.recover();
       log.info(recovered, "task store opened");
@@ -154,8 +157,7 @@ export class PredictorRuntime {
       const apis = new Map<string, ApiRuntime>();
       const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
       const lifecycle: Lifecycle = { shuttingDown: false };
-      // One guard per API: allow_networks is an API setting, and refusal messages name the API.
-      const guards = new Map(config.apis.map((api) => [api.name, new NetworkGuard({ allowNetworks: api.webhook.allowNetworks, apiName: api.name })]));
+      const guards = networkGuards(config.apis);
       const metrics = new RuntimeMetrics({ apis: config.apis, now });
       const dispatcher = new WebhookDispatcher({
         store,
@@ -164,11 +166,7 @@ export class PredictorRuntime {
         now,
         ...(options.random ? { random: options.random } : {}),
         onAttempt: (delivery, outcome, update, durationMs) => metrics.webhookAttempt(delivery, outcome, update, durationMs),
-        send: (delivery, api, signal) => {
-          const auth = delivery.auth ?? defaultAuthFor(api, delivery.url);
-          const through = connections.dispatcherFor(guards.get(api.name)!, auth);
-          return sendAttempt(delivery, api.webhook, { dispatcher: through, auth, signal, now });
-        },
+        send: (delivery, api, signal) => sender.send(delivery, api, signal, now),
       });
       const checkCallbackAddress: CallbackAddressCheck = (url, api) => {
         const refusal = guards.get(api.name)?.refusedLiteral(url.hostname);
@@ -246,7 +244,7 @@ export class PredictorRuntime {
         store,
         apis,
         dispatcher,
-        connections,
+        sender,
         log,
         gracePeriodMs: options.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
         sweepTimer,
@@ -256,7 +254,7 @@ export class PredictorRuntime {
       log.info({ url: runtime.url, apis: [...apis.keys()] }, "serving");
       return runtime;
     } catch (error) {
-      await connections.close();
+      await sender.close();
       await store.close();
       throw error;
     }
@@ -293,7 +291,7 @@ export class PredictorRuntime {
     this.#server.closeIdleConnections();
     await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
     await this.#dispatcher.stop(Math.max(0, deadline - Date.now()));
-    await this.#connections.close();
+    await this.#sender.close();
     this.#server.closeAllConnections();
     await serverClosed;
     await this.#store.close();

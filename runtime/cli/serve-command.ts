@@ -23,6 +23,7 @@ interface ServeOptions {
   host: string;
   dataDir: string;
   fsync: "commit" | "interval";
+  webhookThread: "worker" | "main";
   logLevel: (typeof LOG_LEVELS)[number];
   gracePeriodS: number;
   maxBodyMib: number;
@@ -45,6 +46,14 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
         .choices(["interval", "commit"])
         .default("interval"),
     )
+    .addOption(
+      new Option(
+        "--webhook-thread <where>",
+        "where webhook attempts are made: a thread of their own, which keeps the event loop free for submits and predict() (best with 2 or more cores), or the main thread (saves the thread's CPU and memory on a single core)",
+      )
+        .choices(["worker", "main"])
+        .default("worker"),
+    )
     .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
     .option("--grace-period-s <seconds>", "on SIGTERM, how long to let running predictions and due reports finish", integerOption(0, 3600), 30)
     .option("--max-body-mib <mib>", "largest request body accepted", integerOption(1, 1024), 10)
@@ -64,6 +73,7 @@ async function serve(options: ServeOptions): Promise<number> {
       host: options.host,
       dataDir: options.dataDir,
       fsync: options.fsync,
+      webhookThread: options.webhookThread,
       log,
       gracePeriodMs: options.gracePeriodS * 1000,
       bodyLimitBytes: options.maxBodyMib * 1024 * 1024,

@@ -41,7 +41,7 @@ export function planDelivery(api: ApiConfig, task: TaskRecord, body: string, now
  * its key, so it is presented to any callback; a basic-auth password is sent only to the origin of
  * default_callback_url, so a client choosing a callback_url cannot collect it.
  */
-export function defaultAuthFor(api: ApiConfig, url: string): CallbackAuth | undefined {
+export function defaultAuthFor(api: Pick<ApiConfig, "webhook">, url: string): CallbackAuth | undefined {
   const auth = api.webhook.defaultCallbackAuth;
   if (auth === undefined || auth.kind === "mtls") return auth;
   const defaultUrl = api.webhook.defaultCallbackUrl;

@@ -21,7 +21,7 @@ describe("predictor-runtime serve", () => {
   it("--help lists every option and exits 0", async () => {
     const cli = spawnCli(["serve", "--help"]);
     expect((await cli.exited).code).toBe(0);
-    for (const option of ["--config", "--port", "--host", "--data-dir", "--log-level", "--grace-period-s", "--max-body-mib"]) {
+    for (const option of ["--config", "--port", "--host", "--data-dir", "--fsync", "--webhook-thread", "--log-level", "--grace-period-s", "--max-body-mib"]) {
       expect(cli.stdout()).toContain(option);
     }
   });
@@ -62,10 +62,10 @@ describe("predictor-runtime serve", () => {
     }
   });
 
-  it("on SIGTERM stops accepting, lets running predictions finish, sends their reports, then exits 0", async () => {
+  it.each(["worker", "main"])("on SIGTERM stops accepting, lets running predictions finish, sends their reports, then exits 0 (--webhook-thread %s)", async (webhookThread) => {
     const receiver = await startRecorder();
     const file = writeConfig(
-      "graceful.yaml",
+      `graceful-${webhookThread}.yaml`,
       `- name: hello
   kind: AsyncAPI
   predictor: { type: typescript, path: ${join(REPO_ROOT, "predictors/hello.ts")}, config: { delay_ms: 1500 } }
@@ -75,7 +75,7 @@ describe("predictor-runtime serve", () => {
     allow_networks: [127.0.0.0/8]
 `,
     );
-    const served = await spawnServe(["--config", file, "--data-dir", join(dir, "data-graceful")]);
+    const served = await spawnServe(["--config", file, "--data-dir", join(dir, `data-graceful-${webhookThread}`), "--webhook-thread", webhookThread]);
     try {
       const { id } = (await request(served.url).post("/hello").set("content-type", "application/json").send("{}").expect(202)).body as { id: string };
       await waitUntil("the task runs", async () => (await request(served.url).get(`/hello/${id}`)).body.status === "in_progress");
