@@ -56,6 +56,8 @@ describe("predictor-runtime serve", () => {
       await request(served.url).get("/readyz").expect(200);
       const response = await request(served.url).post("/sum-now").set("content-type", "application/json").send('{"x": 2, "y": "hello"}').expect(200);
       expect(response.body).toBe(7);
+      // Fewer than 4 KiB of log lines so far: they reach stdout within a quarter second all the same.
+      await waitUntil("the startup lines reach stdout", () => served.stdout().includes('"msg":"serving"'), 3000);
     } finally {
       served.child.kill("SIGTERM");
       expect((await served.exited).code).toBe(0);
@@ -88,6 +90,8 @@ describe("predictor-runtime serve", () => {
       expect([503, "connection refused"]).toContain(refused);
       const exit = await served.exited;
       expect(exit.code).toBe(0);
+      // Log lines are written in blocks; the last block is written on exit.
+      expect(served.stdout().trimEnd().split("\n").at(-1)).toContain('"msg":"stopped"');
       // The report went out before the process ended.
       expect(receiver.requests.map((r) => r.json)).toEqual([{ id, status: "completed", result: { data: "hello" }, timestamp: expect.any(String) }]);
     } finally {
