@@ -16,7 +16,7 @@ export interface WebhookDispatcherOptions {
   apis: ReadonlyMap<string, ApiConfig>;
   send: SendDelivery;
   log: Logger;
-  /** Attempts in flight at once, across all receivers. @defaultValue 64 */
+  /** HTTP exchanges in flight at once, across all receivers. @defaultValue 64 */
   maxInFlight?: number;
   /** Called after every attempt (metrics). */
   onAttempt?: (delivery: DeliveryRecord, outcome: AttemptOutcome, update: DeliveryUpdate, durationMs: number) => void;
@@ -40,7 +40,13 @@ export class WebhookDispatcher {
   readonly #now: () => number;
   readonly #maxInFlight: number;
   readonly #leaseMs: number;
+  /** Attempts from lease to recorded outcome, which stop() waits for. */
   readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * Attempts whose exchange is running: what maxInFlight bounds. An attempt gives its slot back once its answer is
+   * in, not once its outcome is recorded; its report stays leased until then, so it cannot be sent twice.
+   */
+  #exchanging = 0;
   readonly #shutdown = new AbortController();
   /** Attempt slots promised to reports being stored already leased (see {@link reserveSlot}). */
   #reserved = 0;
@@ -60,7 +66,7 @@ export class WebhookDispatcher {
     const longestTimeout = Math.max(0, ...[...options.apis.values()].map((api) => api.webhook.timeoutMs));
     this.#leaseMs = longestTimeout + LEASE_MARGIN_MS;
     this.#outbox = new BacklogDrain({
-      room: () => this.#maxInFlight - this.#inFlight.size - this.#reserved,
+      room: () => this.#maxInFlight - this.#exchanging - this.#reserved,
       take: async (limit) => {
         const due = await options.store.leaseDueDeliveries(this.#now(), limit, this.#leaseMs);
         for (const delivery of due) this.#track(this.#attempt(delivery));
@@ -77,11 +83,6 @@ export class WebhookDispatcher {
         this.#wakeAt(this.#now() + 1000);
       },
     });
-  }
-
-  /** Attempts running now. */
-  get inFlight(): number {
-    return this.#inFlight.size;
   }
 
   /** Starts sending whatever is due (reports left by an earlier process included). */
@@ -102,7 +103,7 @@ export class WebhookDispatcher {
    */
   reserveSlot(): number | undefined {
     if (!this.#started || this.#stopped || this.#outbox.backlog) return undefined;
-    if (this.#inFlight.size + this.#reserved >= this.#maxInFlight) return undefined;
+    if (this.#exchanging + this.#reserved >= this.#maxInFlight) return undefined;
     this.#reserved++;
     return this.#now() + this.#leaseMs;
   }
@@ -155,7 +156,14 @@ export class WebhookDispatcher {
       return;
     }
     const started = this.#now();
-    const outcome = await send(delivery, api, this.#shutdown.signal);
+    this.#exchanging++;
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await send(delivery, api, this.#shutdown.signal);
+    } finally {
+      this.#exchanging--;
+      this.#outbox.kick();
+    }
     if (this.#shutdown.signal.aborted) return;
     const attempts = delivery.attempts + 1;
     const step = nextStep(api.webhook, attempts, outcome, random);
