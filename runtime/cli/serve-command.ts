@@ -98,15 +98,13 @@ async function serve(options: ServeOptions): Promise<number> {
   process.on("uncaughtException", onStray);
 
   const exitCode = await new Promise<number>((resolve) => {
-    runtime.ready.catch((error: unknown) => {
-      process.stderr.write(`${(error as Error).message}\n`);
+    const stopFailed = (message: string): void => {
+      process.stderr.write(`${message}\n`);
       void runtime.close(0).then(() => resolve(ExitCode.failed));
-    });
+    };
+    runtime.ready.catch((error: unknown) => stopFailed((error as Error).message));
     // Nothing can be stored any more: exit, so a supervisor starts a runtime that resumes every committed task.
-    void runtime.failed.then((error) => {
-      process.stderr.write(`${error.message}; exiting so the runtime can be restarted (committed tasks resume then)\n`);
-      void runtime.close(0).then(() => resolve(ExitCode.failed));
-    });
+    void runtime.failed.then((error) => stopFailed(`${error.message}; exiting so the runtime can be restarted (committed tasks resume then)`));
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;

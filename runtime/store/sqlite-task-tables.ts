@@ -123,7 +123,8 @@ export class SqliteTaskTables {
   createTask(task: TaskInsert): TaskRecord | null {
     const inserted = this.#insertTask.run(task);
     if (inserted.changes === 1) return null;
-    return toTaskRecord(this.#getTaskByKey.get(task.api, task.idempotencyKey) as TaskWithDeliveryRow);
+    // Only a repeated (api, idempotency key) inserts nothing, so the key is set and its task exists.
+    return this.getTaskByKey(task.api, task.idempotencyKey!)!;
   }
 
   getTaskByKey(api: string, idempotencyKey: string): TaskRecord | undefined {

@@ -87,8 +87,4 @@ function serve(port: MessagePort, data: AttemptThreadData): void {
   });
 }
 
-if (process.env.WNICE) {
-  const tid = Number((await import("node:fs")).readlinkSync("/proc/thread-self").split("/").pop());
-  (await import("node:os")).setPriority(tid, Number(process.env.WNICE));
-}
 if (parentPort) serve(parentPort, workerData as AttemptThreadData);

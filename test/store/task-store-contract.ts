@@ -127,15 +127,6 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
-    describe("1c. getTaskByIdempotencyKey", () => {
-      it("1c.1 finds the task holding an (api, key), and nothing for another API or key", async () => {
-        const { task } = await store.createTask(newTask({ idempotencyKey: "client-1" }));
-        expect((await store.getTaskByIdempotencyKey("sum", "client-1"))?.id).toBe(task.id);
-        expect(await store.getTaskByIdempotencyKey("other", "client-1")).toBeUndefined();
-        expect(await store.getTaskByIdempotencyKey("sum", "client-2")).toBeUndefined();
-      });
-    });
-
     describe("1b. createTask already claimed (startedAt)", () => {
       it("1b.1 stores the task in_progress with its start time, and claimQueued never hands it out", async () => {
         const { task, created } = await store.createTask(newTask({ startedAt: T0 + 1 }));
@@ -159,6 +150,15 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         const { task } = await store.createTask(newTask({ startedAt: T0 }));
         expect(await store.recover()).toMatchObject({ requeued: 1, queued: 1 });
         expect((await store.claimQueued("sum", 10, T0 + 1)).map((claimed) => claimed.id)).toEqual([task.id]);
+      });
+    });
+
+    describe("1c. getTaskByIdempotencyKey", () => {
+      it("1c.1 finds the task holding an (api, key), and nothing for another API or key", async () => {
+        const { task } = await store.createTask(newTask({ idempotencyKey: "client-1" }));
+        expect((await store.getTaskByIdempotencyKey("sum", "client-1"))?.id).toBe(task.id);
+        expect(await store.getTaskByIdempotencyKey("other", "client-1")).toBeUndefined();
+        expect(await store.getTaskByIdempotencyKey("sum", "client-2")).toBeUndefined();
       });
     });
 
