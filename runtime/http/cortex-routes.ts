@@ -3,7 +3,7 @@ import { ErrorCode, RequestError } from "../errors.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
 import { bodyText, jsonBody } from "./json-body.js";
 import { addRequestLogFields } from "./request-log.js";
-import { cortexStatusView } from "./views.js";
+import { cortexStatusJson } from "./views.js";
 
 /**
  * The Cortex surface (contract section 3): `POST /NAME` queues a task (AsyncAPI) or answers with the result
@@ -24,19 +24,14 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
       const apiName = String(req.params.api);
       const idempotencyKey = singleHeader(req, "x-request-id");
       if (service.api(apiName).config.kind === "RealtimeAPI") {
-        const outcome = await service.predictNow(apiName, req.body, idempotencyKey);
-        if (outcome.status === "completed") {
-          if (outcome.resultJson === undefined) res.status(200).json(outcome.result);
-          else res.status(200).type("application/json").send(outcome.resultJson);
-        } else {
-          res.status(outcome.timedOut ? 504 : 500).json({ error: outcome.error });
-        }
+        const outcome = await service.predictNow(apiName, bodyText(req)!, idempotencyKey);
+        if (outcome.status === "completed") res.status(200).type("application/json").send(outcome.resultJson);
+        else if (outcome.status === "failed") res.status(outcome.timedOut ? 504 : 500).json({ error: outcome.error });
+        else res.status(500).json({ error: "the prediction was cancelled" });
         return;
       }
       const callbackUrl = singleQuery(req, "callback_url");
-      const submit: SubmitRequest = { payload: req.body, format: "cortex" };
-      const payloadJson = bodyText(req);
-      if (payloadJson !== undefined) submit.payloadJson = payloadJson;
+      const submit: SubmitRequest = { payloadJson: bodyText(req)!, format: "cortex" };
       if (idempotencyKey !== undefined) submit.idempotencyKey = idempotencyKey;
       if (callbackUrl !== undefined) submit.callback = { url: callbackUrl };
       const { task } = await service.submit(apiName, submit);
@@ -48,7 +43,7 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
   app.get("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
     const task = await service.get(String(req.params.api), String(req.params.id));
-    res.status(200).json(cortexStatusView(task));
+    res.status(200).type("application/json").send(cortexStatusJson(task));
   });
 }
 

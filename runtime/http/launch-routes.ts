@@ -7,7 +7,7 @@ import { singleHeader, singleQuery } from "./cortex-routes.js";
 import { jsonBody } from "./json-body.js";
 import { parseLaunchCallbackAuth } from "./launch-callback-auth.js";
 import { addRequestLogFields } from "./request-log.js";
-import { launchStatusView } from "./views.js";
+import { launchStatusJson } from "./views.js";
 
 /** The body the Launch client sends (`EndpointPredictV1Request`); absent fields arrive as null. */
 interface LaunchTaskRequest {
@@ -64,7 +64,7 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     if (typeof body.callback_url === "string") callback.url = body.callback_url;
     if (parsedAuth.auth !== undefined) callback.auth = parsedAuth.auth;
     const { task } = await service.submit(apiName, {
-      payload: body.args,
+      payloadJson: JSON.stringify(body.args),
       format: "launch",
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       ...(callback.url === undefined && callback.auth === undefined ? {} : { callback }),
@@ -77,7 +77,7 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     addRequestLogFields(res, { taskId: String(req.params.id) });
     const task = await service.get(undefined, String(req.params.id));
     addRequestLogFields(res, { api: task.api });
-    res.status(200).json(launchStatusView(task));
+    res.status(200).type("application/json").send(launchStatusJson(task));
   });
 
   return router;

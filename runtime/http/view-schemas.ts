@@ -4,7 +4,7 @@
  */
 import { finishedAtSchema } from "../outbox/report-schema.js";
 
-/** The `webhook` object of a status answer (the same on both surfaces). */
+/** The `webhook` object of a status answer (the same on every surface). */
 export const webhookViewSchema = {
   title: "WebhookState",
   type: "object",
@@ -22,7 +22,7 @@ export const webhookViewSchema = {
   },
 } as const;
 
-/** `GET /NAME/ID` answer (Cortex surface). */
+/** `GET /NAME/ID` answer (Cortex surface), as `cortexStatusJson` builds it. */
 export const cortexStatusViewSchema = {
   title: "CortexTaskStatus",
   type: "object",
@@ -30,7 +30,7 @@ export const cortexStatusViewSchema = {
   required: ["id", "status"],
   properties: {
     id: { type: "string", minLength: 1 },
-    status: { enum: ["in_queue", "in_progress", "completed", "failed"] },
+    status: { enum: ["in_queue", "in_progress", "completed", "failed", "cancelled"] },
     result: { description: "What predict() returned (status completed)." },
     error: { type: "string", description: "What predict() threw (status failed)." },
     timestamp: finishedAtSchema,
@@ -38,7 +38,7 @@ export const cortexStatusViewSchema = {
   },
 } as const;
 
-/** `GET /v1/async-tasks/ID` answer (Launch surface). */
+/** `GET /v1/async-tasks/ID` answer (Launch surface), as `launchStatusJson` builds it. */
 export const launchStatusViewSchema = {
   title: "LaunchTaskStatus",
   type: "object",
@@ -48,7 +48,7 @@ export const launchStatusViewSchema = {
     task_id: { type: "string", minLength: 1 },
     status: { enum: ["PENDING", "STARTED", "SUCCESS", "FAILURE"] },
     result: { description: "What predict() returned (status SUCCESS)." },
-    traceback: { type: "string", description: "The stack of the error predict() threw (status FAILURE)." },
+    traceback: { type: "string", description: 'The stack of the error predict() threw (status FAILURE), or "cancelled" for a cancelled task.' },
     webhook: webhookViewSchema,
   },
 } as const;

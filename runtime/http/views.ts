@@ -1,6 +1,8 @@
+import { LAUNCH_CANCELLED_TRACEBACK } from "../outbox/report.js";
+import { RawJson, stringifyMembers, type JsonMembers } from "../shared/raw-json.js";
 import type { TaskRecord, TaskStatus, WebhookState } from "../tasks/task.js";
 
-/** The `webhook` object of a status answer (the same on both surfaces). */
+/** The `webhook` object of a status answer (the same on every surface). */
 export interface WebhookView {
   status: WebhookState["status"];
   attempts: number;
@@ -8,27 +10,8 @@ export interface WebhookView {
   last_error?: string;
 }
 
-/** `GET /NAME/ID` answer (Cortex surface). */
-export interface CortexStatusView {
-  id: string;
-  status: TaskStatus;
-  result?: unknown;
-  error?: string;
-  timestamp?: string;
-  webhook?: WebhookView;
-}
-
-/** Launch task statuses, by Cortex status. */
-const LAUNCH_STATUS = { in_queue: "PENDING", in_progress: "STARTED", completed: "SUCCESS", failed: "FAILURE" } as const;
-
-/** `GET /v1/async-tasks/ID` answer (Launch surface). */
-export interface LaunchStatusView {
-  task_id: string;
-  status: (typeof LAUNCH_STATUS)[TaskStatus];
-  result?: unknown;
-  traceback?: string;
-  webhook?: WebhookView;
-}
+/** Launch task statuses, by Cortex status: the Launch client knows no cancelled status, so a cancel is a FAILURE. */
+const LAUNCH_STATUS = { in_queue: "PENDING", in_progress: "STARTED", completed: "SUCCESS", failed: "FAILURE", cancelled: "FAILURE" } as const;
 
 /** The webhook state in wire form. */
 export function webhookView(state: WebhookState): WebhookView {
@@ -38,23 +21,27 @@ export function webhookView(state: WebhookState): WebhookView {
   return view;
 }
 
-/** A task as the Cortex surface shows it. */
-export function cortexStatusView(task: TaskRecord): CortexStatusView {
-  const view: CortexStatusView = { id: task.id, status: task.status };
+/**
+ * `GET /NAME/ID` (Cortex surface) as JSON text: `{"id","status","result"?,"error"?,"timestamp"?,"webhook"?}`, the
+ * result embedded as the text it was stored as.
+ */
+export function cortexStatusJson(task: TaskRecord): string {
   const outcome = task.outcome;
-  if (outcome?.status === "completed") view.result = outcome.result;
-  if (outcome?.status === "failed") view.error = outcome.error;
-  if (outcome) view.timestamp = new Date(outcome.finishedAt).toISOString();
-  if (task.webhook) view.webhook = webhookView(task.webhook);
-  return view;
+  const members: Record<string, unknown> = { id: task.id, status: task.status };
+  if (outcome?.status === "completed") members.result = new RawJson(outcome.resultJson);
+  if (outcome?.status === "failed") members.error = outcome.error;
+  if (outcome) members.timestamp = new Date(outcome.finishedAt).toISOString();
+  if (task.webhook) members.webhook = webhookView(task.webhook);
+  return stringifyMembers(members);
 }
 
-/** A task as the Launch surface shows it. */
-export function launchStatusView(task: TaskRecord): LaunchStatusView {
-  const view: LaunchStatusView = { task_id: task.id, status: LAUNCH_STATUS[task.status] };
+/** `GET /v1/async-tasks/ID` (Launch surface) as JSON text: `{"task_id","status","result"?,"traceback"?,"webhook"?}`. */
+export function launchStatusJson(task: TaskRecord): string {
   const outcome = task.outcome;
-  if (outcome?.status === "completed") view.result = outcome.result;
-  if (outcome?.status === "failed") view.traceback = outcome.traceback ?? outcome.error;
-  if (task.webhook) view.webhook = webhookView(task.webhook);
-  return view;
+  const members: Record<string, unknown> = { task_id: task.id, status: LAUNCH_STATUS[task.status satisfies TaskStatus] };
+  if (outcome?.status === "completed") members.result = new RawJson(outcome.resultJson);
+  if (outcome?.status === "failed") members.traceback = outcome.traceback ?? outcome.error;
+  if (outcome?.status === "cancelled") members.traceback = LAUNCH_CANCELLED_TRACEBACK;
+  if (task.webhook) members.webhook = webhookView(task.webhook);
+  return stringifyMembers(members satisfies JsonMembers);
 }

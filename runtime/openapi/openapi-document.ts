@@ -11,6 +11,7 @@ import {
 import {
   cortexCompletedReportSchema,
   cortexFailedReportSchema,
+  cortexCancelledReportSchema,
   cortexReportSchema,
   launchFailureReportSchema,
   launchReportSchema,
@@ -29,6 +30,7 @@ const NAMED_SCHEMAS = new Map<object, string>([
   [cortexReportSchema, "CortexReport"],
   [cortexCompletedReportSchema, "CortexCompletedReport"],
   [cortexFailedReportSchema, "CortexFailedReport"],
+  [cortexCancelledReportSchema, "CortexCancelledReport"],
   [launchReportSchema, "LaunchReport"],
   [launchSuccessReportSchema, "LaunchSuccessReport"],
   [launchFailureReportSchema, "LaunchFailureReport"],

@@ -55,7 +55,7 @@ export function reportCallbacks(options: ReportCallbackOptions): Record<string, 
                 schema: format === "launch" ? launchReportSchema : cortexReportSchema,
                 // Built by the same function that builds real reports, so the examples cannot drift either.
                 examples: {
-                  completed: { summary: "predict() returned", value: buildReport(taskId, format, { status: "completed", result: 7, finishedAt }) },
+                  completed: { summary: "predict() returned", value: buildReport(taskId, format, { status: "completed", resultJson: "7", finishedAt }) },
                   failed: {
                     summary: "predict() threw",
                     value: buildReport(taskId, format, {

@@ -55,6 +55,19 @@ export const cortexFailedReportSchema = {
   },
 } as const;
 
+/** Report of a Cortex-surface task cancelled before it finished (DELETE /NAME/ID). */
+export const cortexCancelledReportSchema = {
+  title: "CortexCancelledReport",
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "status", "timestamp"],
+  properties: {
+    id: taskIdSchema,
+    status: { const: "cancelled" },
+    timestamp: finishedAtSchema,
+  },
+} as const;
+
 /** Report of a Launch-surface task whose predict() returned. */
 export const launchSuccessReportSchema = {
   title: "LaunchSuccessReport",
@@ -69,7 +82,7 @@ export const launchSuccessReportSchema = {
   },
 } as const;
 
-/** Report of a Launch-surface task whose predict() threw (or timed out). */
+/** Report of a Launch-surface task whose predict() threw (or timed out), or that was cancelled. */
 export const launchFailureReportSchema = {
   title: "LaunchFailureReport",
   type: "object",
@@ -79,13 +92,13 @@ export const launchFailureReportSchema = {
     task_id: taskIdSchema,
     status: { const: "FAILURE" },
     result: { type: "null", description: "Always null for a failed task." },
-    traceback: { type: "string", description: "The stack of the error predict() threw (its message when it had none)." },
+    traceback: { type: "string", description: 'The stack of the error predict() threw (its message when it had none); "cancelled" for a cancelled task.' },
     timestamp: finishedAtSchema,
   },
 } as const;
 
 /** Any Cortex-surface report (`CortexReport`). */
-export const cortexReportSchema = { oneOf: [cortexCompletedReportSchema, cortexFailedReportSchema] } as const;
+export const cortexReportSchema = { oneOf: [cortexCompletedReportSchema, cortexFailedReportSchema, cortexCancelledReportSchema] } as const;
 
 /** Any Launch-surface report (`LaunchReport`). */
 export const launchReportSchema = { oneOf: [launchSuccessReportSchema, launchFailureReportSchema] } as const;

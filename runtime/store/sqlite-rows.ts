@@ -1,6 +1,7 @@
 import type { DeliveryRecord } from "../tasks/delivery.js";
 import { webhookStateOf } from "../tasks/delivery.js";
-import type { CallbackTarget, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+import { parseStoredOutcome } from "../tasks/outcome-json.js";
+import type { CallbackTarget, TaskRecord, TaskStatus } from "../tasks/task.js";
 
 /** A row of `tasks`, as SQLite returns it. */
 export interface TaskRow {
@@ -49,14 +50,14 @@ export function toTaskRecord(row: TaskRow | TaskWithDeliveryRow): TaskRecord {
     id: row.id,
     api: row.api,
     format: row.format === "launch" ? "launch" : "cortex",
-    payload: JSON.parse(row.payload) as unknown,
+    payloadJson: row.payload,
     createdAt: row.created_at,
     status: row.status as TaskStatus,
   };
   if (row.idempotency_key !== null) record.idempotencyKey = row.idempotency_key;
   if (row.callback !== null) record.callback = JSON.parse(row.callback) as CallbackTarget;
   if (row.started_at !== null) record.startedAt = row.started_at;
-  if (row.outcome !== null) record.outcome = JSON.parse(row.outcome) as TaskOutcome;
+  if (row.outcome !== null) record.outcome = parseStoredOutcome(row.outcome);
   const delivery = "d_status" in row ? row : undefined;
   if (delivery !== undefined && delivery.d_status !== null) {
     record.webhook = webhookStateOf({

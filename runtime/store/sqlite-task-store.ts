@@ -90,15 +90,14 @@ export class SqliteTaskStore implements TaskStore {
         api: task.api,
         format: task.format,
         idempotencyKey: task.idempotencyKey ?? null,
-        payload: task.payloadJson ?? JSON.stringify(task.payload),
+        payload: task.payloadJson,
         callback: task.callback === undefined ? null : JSON.stringify(task.callback),
         createdAt: task.createdAt,
         startedAt: task.startedAt ?? null,
       },
     }));
     if (existing !== null) return { task: existing, created: false };
-    const { payloadJson: _stored, ...record } = task;
-    return { task: { ...record, status: task.startedAt === undefined ? "in_queue" : "in_progress" }, created: true };
+    return { task: { ...task, status: task.startedAt === undefined ? "in_queue" : "in_progress" }, created: true };
   }
 
   getTaskByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined> {

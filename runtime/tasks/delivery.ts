@@ -1,5 +1,7 @@
 import type { CallbackAuth, WebhookState } from "./task.js";
 
+export type { WebhookStatus } from "./task.js";
+
 /**
  * A report waiting in the outbox. The body is built once, when the task finishes, so every attempt sends the
  * same bytes under the same `webhook-id` and receivers can deduplicate.
@@ -13,6 +15,10 @@ export interface DeliveryRecord {
   auth?: CallbackAuth;
   body: string;
   webhookId: string;
+  /** Headers of this report besides the standard ones (Modelbit's `x-mb-batch-id`); never credentials. */
+  headers?: Record<string, string>;
+  /** Overrides the API's webhook.ignore_timeout for this report (Modelbit's response_webhook_ignore_timeout). */
+  ignoreTimeout?: boolean;
   status: "pending" | "delivered" | "failed";
   /** Attempts made so far. */
   attempts: number;
@@ -24,7 +30,7 @@ export interface DeliveryRecord {
 
 /** The outbox entry written atomically with a task's outcome. */
 export type NewDelivery =
-  | (Pick<DeliveryRecord, "url" | "auth" | "body" | "webhookId" | "nextAttemptAt"> & {
+  | (Pick<DeliveryRecord, "url" | "auth" | "body" | "webhookId" | "headers" | "ignoreTimeout" | "nextAttemptAt"> & {
       status: "pending";
       /**
        * Set when the dispatcher takes the report at once (an attempt slot was free): it is stored already leased to
@@ -46,6 +52,26 @@ export interface DeliveryUpdate {
   nextAttemptAt?: number;
   lastStatusCode?: number;
   lastError?: string;
+}
+
+/** How one attempt ended, in the retry policy's words (see webhook/retry-policy.ts). */
+export type AttemptOutcomeKind = "delivered" | "rejected" | "gone" | "retryable" | "timeout" | "refused";
+
+/** One attempt of a report, kept for the delivery timeline. Never holds credentials or a URL's path or query. */
+export interface AttemptRecord {
+  /** 1 for the first attempt of the report's current schedule (a redelivery starts again at 1). */
+  attempt: number;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  durationMs: number;
+  /** `scheme://host:port` of the target: a path or query can hold a receiver's token. */
+  origin: string;
+  outcome: AttemptOutcomeKind;
+  statusCode?: number;
+  /** What went wrong, as the status answer's last_error says it. */
+  error?: string;
+  /** When the next attempt is due (epoch ms), when the retry policy scheduled one. */
+  nextAttemptAt?: number;
 }
 
 /** The webhook state a status answer shows for a delivery. */

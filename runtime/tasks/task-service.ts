@@ -26,9 +26,8 @@ export interface ApiRuntime {
 
 /** A task submission, whichever surface it came through. */
 export interface SubmitRequest {
-  payload: unknown;
-  /** `payload` as the JSON text it arrived as, when the surface has it (stored as is). */
-  payloadJson?: string;
+  /** The payload as JSON text (as it arrived, where the surface has it): stored and handed on as text. */
+  payloadJson: string;
   format: ReportFormat;
   /** The client's x-request-id. */
   idempotencyKey?: string;
@@ -111,9 +110,8 @@ export class TaskService {
     const now = this.#now();
     let result: { task: TaskRecord; created: boolean };
     try {
-      const task: NewTask = { id: this.#newId(), api: apiName, format: request.format, payload: request.payload, createdAt: now };
+      const task: NewTask = { id: this.#newId(), api: apiName, format: request.format, payloadJson: request.payloadJson, createdAt: now };
       if (startNow) task.startedAt = now;
-      if (request.payloadJson !== undefined) task.payloadJson = request.payloadJson;
       if (request.idempotencyKey !== undefined) task.idempotencyKey = request.idempotencyKey;
       if (request.callback !== undefined) task.callback = request.callback;
       const stored = this.#options.store.createTask(task);
@@ -148,7 +146,7 @@ export class TaskService {
   }
 
   /** Runs predict() now for a RealtimeAPI, within its concurrency and capacity limits. */
-  async predictNow(apiName: string, payload: unknown, requestId: string = this.#newId()): Promise<TaskOutcome> {
+  async predictNow(apiName: string, payloadJson: string, requestId: string = this.#newId()): Promise<TaskOutcome> {
     const api = this.api(apiName);
     if (api.limiter === undefined) {
       throw new RequestError(ErrorCode.badRequest, 400, `API "${apiName}" is an AsyncAPI; POST /${apiName} queues a task and answers 202 with its id`);
@@ -163,7 +161,7 @@ export class TaskService {
       try {
         const timeout = api.config.predictor.predictTimeoutMs;
         const started = performance.now();
-        const outcome = await runPrediction(api.predictor, payload, requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
+        const outcome = await runPrediction(api.predictor, JSON.parse(payloadJson), requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
         this.#options.onPredicted?.(apiName, outcome, performance.now() - started);
         return outcome;
       } finally {

@@ -1,5 +1,8 @@
-/** Where a task is in its life: queued, running, or finished one way or the other (Cortex names). */
-export type TaskStatus = "in_queue" | "in_progress" | "completed" | "failed";
+/** Where a task is in its life: queued, running, or finished one way or another (Cortex names). */
+export type TaskStatus = "in_queue" | "in_progress" | "completed" | "failed" | "cancelled";
+
+/** The statuses a task ends in. */
+export const FINISHED_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
 
 /** Which surface a task came in through; it decides the shape of its status answer and webhook report. */
 export type ReportFormat = "cortex" | "launch";
@@ -38,10 +41,11 @@ export interface NewTask {
   format: ReportFormat;
   /** The client's `x-request-id`: a second submit with the same key (per API) returns this task. */
   idempotencyKey?: string;
-  /** The JSON payload, passed to predict() as it is. */
-  payload: unknown;
-  /** `payload` as the JSON text it arrived as, when the caller has it: stored as is instead of serialized again. */
-  payloadJson?: string;
+  /**
+   * The payload as the JSON text it arrived as. It stays text everywhere it is stored or crosses a thread or
+   * process, and is parsed once, where predict() runs: text cannot wedge a structured clone or blow a stack.
+   */
+  payloadJson: string;
   callback?: CallbackTarget;
   /** Epoch milliseconds. */
   createdAt: number;
@@ -52,16 +56,15 @@ export interface NewTask {
   startedAt?: number;
 }
 
-/** How predict() ended for one task. */
+/** How a task ended. */
 export type TaskOutcome =
   | {
       status: "completed";
-      result: unknown;
       /**
-       * `result` as JSON text, when the runtime serialized it already: the report, the stored outcome and a realtime
-       * answer embed this text instead of serializing a large result again each.
+       * What predict() returned, as JSON text serialized once where it ran: the report, the stored outcome and the
+       * answers embed this text and never parse it.
        */
-      resultJson?: string;
+      resultJson: string;
       finishedAt: number;
     }
   | {
@@ -73,7 +76,9 @@ export type TaskOutcome =
       /** predict() ran past predict_timeout_s (a realtime request answers 504 rather than 500). */
       timedOut?: true;
       finishedAt: number;
-    };
+    }
+  /** Cancelled by a client (DELETE /NAME/ID) before it finished. */
+  | { status: "cancelled"; finishedAt: number };
 
 /** Where a task's one webhook report stands. */
 export type WebhookStatus = "pending" | "delivered" | "failed" | "skipped";

@@ -142,7 +142,7 @@ export class ApiWorker {
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        outcome = await runPrediction(predictor, task.payload, task.id, this.#predictionOptions);
+        outcome = await runPrediction(predictor, JSON.parse(task.payloadJson), task.id, this.#predictionOptions);
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).

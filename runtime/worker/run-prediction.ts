@@ -79,9 +79,8 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
       finishedAt,
     };
   }
-  // Normalised through JSON once, so the stored, reported and answered result are the same value, and that one text
-  // is what the report and the stored outcome embed.
-  return { status: "completed", result: JSON.parse(json) as unknown, resultJson: json, finishedAt };
+  // Serialized once, here: the stored outcome, the report and the answers embed this text.
+  return { status: "completed", resultJson: json, finishedAt };
 }
 
 function failed(error: unknown, finishedAt: number): TaskOutcome {

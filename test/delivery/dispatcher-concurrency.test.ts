@@ -65,9 +65,9 @@ async function storeWithReports(url: string, count: number): Promise<SqliteTaskS
   const now = Date.now();
   for (let index = 0; index < count; index++) {
     const id = `task-${index}`;
-    await store.createTask({ id, api: "sum", format: "cortex", payload: {}, createdAt: now, startedAt: now });
+    await store.createTask({ id, api: "sum", format: "cortex", payloadJson: "{}", createdAt: now, startedAt: now });
     const body = `{"id":"${id}","status":"completed","result":${index}}`;
-    await store.finishTask(id, { status: "completed", result: index, finishedAt: now }, { status: "pending", url, body, webhookId: `msg_${id}`, nextAttemptAt: now });
+    await store.finishTask(id, { status: "completed", resultJson: String(index), finishedAt: now }, { status: "pending", url, body, webhookId: `msg_${id}`, nextAttemptAt: now });
   }
   return store;
 }

@@ -16,7 +16,7 @@ const validateCortex = ajv.compile(cortexReportSchema);
 const validateLaunch = ajv.compile(launchReportSchema);
 
 const finishedAt = Date.UTC(2026, 10, 22, 9, 48, 29, 123);
-const completed = (result: unknown): TaskOutcome => ({ status: "completed", result, finishedAt });
+const completed = (result: unknown): TaskOutcome => ({ status: "completed", resultJson: JSON.stringify(result), finishedAt });
 const failed: TaskOutcome = { status: "failed", error: "model exploded", traceback: "Error: model exploded\n    at predict (sum.ts:3:9)", finishedAt };
 const failedWithoutStack: TaskOutcome = { status: "failed", error: "model exploded", finishedAt };
 

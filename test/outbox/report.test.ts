@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { buildReport, finishedAtOfReport, serializeReport } from "../../runtime/outbox/report.js";
-import { serializeOutcome } from "../../runtime/tasks/outcome-json.js";
+import { parseStoredOutcome, serializeOutcome } from "../../runtime/tasks/outcome-json.js";
 import type { TaskOutcome } from "../../runtime/tasks/task.js";
 
 const finishedAt = Date.UTC(2026, 10, 22, 9, 48, 29, 123);
-const completed = (result: unknown): TaskOutcome => ({ status: "completed", result, finishedAt });
+const completed = (result: unknown): TaskOutcome => ({ status: "completed", resultJson: JSON.stringify(result), finishedAt });
 const failed: TaskOutcome = { status: "failed", error: "model exploded", traceback: "Error: model exploded", finishedAt };
 
 describe("finishedAtOfReport", () => {
@@ -31,21 +31,46 @@ describe("serializeReport and serializeOutcome, built around the result's JSON t
     { "": "empty key", "\u2028": "line separator" },
   ];
 
-  it.each(["cortex", "launch"] as const)("gives the same bytes as serializing the whole %s report", (format) => {
+  it.each(["cortex", "launch"] as const)("gives the bytes of JSON.stringify of the whole %s report, the result embedded as its text", (format) => {
     for (const result of results) {
-      const resultJson = JSON.stringify(result);
-      const withText: TaskOutcome = { status: "completed", result, resultJson, finishedAt };
-      expect(serializeReport("0193-task \"id\"", format, withText)).toBe(JSON.stringify(buildReport("0193-task \"id\"", format, completed(result))));
+      const body = serializeReport('0193-task "id"', format, completed(result));
+      expect(body).toBe(JSON.stringify(buildReport('0193-task "id"', format, completed(result))));
+      expect(JSON.parse(body)).toMatchObject({ result });
     }
     expect(serializeReport("t", format, failed)).toBe(JSON.stringify(buildReport("t", format, failed)));
   });
 
-  it("stores an outcome as its JSON without the text it carries", () => {
+  it("embeds the result text as it is, whitespace included, without parsing it again", () => {
+    const outcome: TaskOutcome = { status: "completed", resultJson: '{ "spaced" : [1, 2] }', finishedAt };
+    expect(serializeReport("t", "cortex", outcome)).toBe(`{"id":"t","status":"completed","result":{ "spaced" : [1, 2] },"timestamp":"2026-11-22T09:48:29.123Z"}`);
+  });
+
+  it("reports a cancelled task as cancelled (Cortex) and as a FAILURE with traceback cancelled (Launch)", () => {
+    const cancelled: TaskOutcome = { status: "cancelled", finishedAt };
+    expect(JSON.parse(serializeReport("t", "cortex", cancelled))).toEqual({ id: "t", status: "cancelled", timestamp: "2026-11-22T09:48:29.123Z" });
+    expect(JSON.parse(serializeReport("t", "launch", cancelled))).toEqual({
+      task_id: "t",
+      status: "FAILURE",
+      result: null,
+      traceback: "cancelled",
+      timestamp: "2026-11-22T09:48:29.123Z",
+    });
+  });
+
+  it("stores an outcome as JSON and reads a completed one's result back as the same text, unparsed", () => {
     for (const result of results) {
-      const stored = serializeOutcome({ status: "completed", result, resultJson: JSON.stringify(result), finishedAt });
+      const outcome = completed(result);
+      const stored = serializeOutcome(outcome);
       expect(JSON.parse(stored)).toEqual({ status: "completed", result, finishedAt });
-      expect(serializeOutcome(completed(result))).toBe(stored);
+      expect(parseStoredOutcome(stored)).toEqual(outcome);
     }
-    expect(JSON.parse(serializeOutcome(failed))).toEqual(failed);
+    // A result whose own text ends the way the stored form does is still cut at the real end.
+    const tricky = completed({ text: ',"finishedAt":1}' });
+    expect(parseStoredOutcome(serializeOutcome(tricky))).toEqual(tricky);
+    for (const other of [failed, { status: "cancelled", finishedAt } as TaskOutcome]) expect(parseStoredOutcome(serializeOutcome(other))).toEqual(other);
+  });
+
+  it("reads outcomes stored by earlier versions (JSON.stringify of the whole outcome)", () => {
+    expect(parseStoredOutcome(JSON.stringify({ status: "completed", result: { a: [1] }, finishedAt }))).toEqual(completed({ a: [1] }));
   });
 });

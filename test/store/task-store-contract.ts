@@ -25,11 +25,11 @@ const LEASE_MS = 60_000;
 
 /** A queued task of API `api` (default "sum"), with a fresh id. */
 export function newTask(overrides: Partial<NewTask> = {}): NewTask {
-  return { id: randomUUID(), api: "sum", format: "cortex", payload: { x: 2, y: "hello" }, createdAt: T0, ...overrides };
+  return { id: randomUUID(), api: "sum", format: "cortex", payloadJson: '{"x":2,"y":"hello"}', createdAt: T0, ...overrides };
 }
 
 function completed(result: unknown, finishedAt = T0 + 10): TaskOutcome {
-  return { status: "completed", result, finishedAt };
+  return { status: "completed", resultJson: JSON.stringify(result), finishedAt };
 }
 
 function pendingDelivery(taskId: string, nextAttemptAt = T0 + 10, overrides: Partial<NewDelivery & { status: "pending" }> = {}): NewDelivery {
@@ -79,7 +79,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         const task = newTask({
           format: "launch",
           idempotencyKey: "key-1",
-          payload: { nested: [1, "two", null, { three: true }] },
+          payloadJson: JSON.stringify({ nested: [1, "two", null, { three: true }] }),
           callback: { url: "https://example.com/hook?token=abc", auth: { kind: "basic", username: "u", password: "p" } },
         });
         const result = await store.createTask(task);
@@ -88,21 +88,21 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect(await store.getTask(task.id)).toEqual({ ...task, status: "in_queue" });
       });
 
-      it("1.2 a payload may be any JSON value", async () => {
-        for (const payload of [null, 0, "text", [1, 2], { a: { b: [] } }, true]) {
-          const task = newTask({ payload });
+      it("1.2 a payload may be any JSON value, and is kept as the exact text it arrived as", async () => {
+        for (const payloadJson of ["null", "0", '"text"', "[1, 2]", '{ "a": {"b": [] } }', "true"]) {
+          const task = newTask({ payloadJson });
           await store.createTask(task);
-          expect((await store.getTask(task.id))?.payload).toEqual(payload);
+          expect((await store.getTask(task.id))?.payloadJson).toBe(payloadJson);
         }
       });
 
       it("1.3 a repeat of (api, idempotencyKey) returns the first task, created: false, and stores nothing new", async () => {
         const first = newTask({ idempotencyKey: "same" });
         await store.createTask(first);
-        const repeat = await store.createTask(newTask({ idempotencyKey: "same", payload: "other" }));
+        const repeat = await store.createTask(newTask({ idempotencyKey: "same", payloadJson: '"other"' }));
         expect(repeat.created).toBe(false);
         expect(repeat.task.id).toBe(first.id);
-        expect(repeat.task.payload).toEqual(first.payload);
+        expect(repeat.task.payloadJson).toBe(first.payloadJson);
         expect(await store.countUnfinished("sum")).toBe(1);
       });
 
@@ -114,7 +114,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
 
       it("1.5 concurrent creates with one key make exactly one task", async () => {
-        const results = await Promise.all(Array.from({ length: 10 }, (_, n) => store.createTask(newTask({ idempotencyKey: "race", payload: n }))));
+        const results = await Promise.all(Array.from({ length: 10 }, (_, n) => store.createTask(newTask({ idempotencyKey: "race", payloadJson: String(n) }))));
         expect(results.filter((result) => result.created)).toHaveLength(1);
         expect(new Set(results.map((result) => result.task.id)).size).toBe(1);
         expect(await store.countUnfinished("sum")).toBe(1);
@@ -132,7 +132,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         const { task, created } = await store.createTask(newTask({ startedAt: T0 + 1 }));
         expect(created).toBe(true);
         expect(task.status).toBe("in_progress");
-        expect(await store.getTask(task.id)).toMatchObject({ status: "in_progress", startedAt: T0 + 1, payload: { x: 2, y: "hello" } });
+        expect(await store.getTask(task.id)).toMatchObject({ status: "in_progress", startedAt: T0 + 1, payloadJson: '{"x":2,"y":"hello"}' });
         expect(await store.claimQueued("sum", 10, T0 + 2)).toEqual([]);
         expect(await store.countUnfinished("sum")).toBe(1);
       });
@@ -177,12 +177,12 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
     describe("3. claimQueued", () => {
       it("3.1 hands out the API's oldest queued tasks first, up to the limit, as in_progress", async () => {
         const ids: string[] = [];
-        for (let n = 0; n < 5; n++) ids.push((await store.createTask(newTask({ payload: n }))).task.id);
+        for (let n = 0; n < 5; n++) ids.push((await store.createTask(newTask({ payloadJson: String(n) }))).task.id);
         await store.createTask(newTask({ api: "other" }));
         const first = await store.claimQueued("sum", 3, T0 + 1);
         expect(first.map((task) => task.id)).toEqual(ids.slice(0, 3));
         expect(first.every((task) => task.status === "in_progress" && task.startedAt === T0 + 1)).toBe(true);
-        expect(first.map((task) => task.payload)).toEqual([0, 1, 2]);
+        expect(first.map((task) => task.payloadJson)).toEqual(["0", "1", "2"]);
         const rest = await store.claimQueued("sum", 10, T0 + 2);
         expect(rest.map((task) => task.id)).toEqual(ids.slice(3));
       });
@@ -219,7 +219,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         await store.finishTask(task.id, completed({ sum: 7 }, T0 + 9), delivery);
         expect(await store.getTask(task.id)).toMatchObject({
           status: "completed",
-          outcome: { status: "completed", result: { sum: 7 }, finishedAt: T0 + 9 },
+          outcome: { status: "completed", resultJson: '{"sum":7}', finishedAt: T0 + 9 },
           webhook: { status: "pending", attempts: 0 },
         });
         expect(await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS)).toEqual([
@@ -267,7 +267,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         await store.finishTask(task.id, { status: "failed", error: "second", finishedAt: T0 + 2 }, { status: "skipped", reason: "second" });
         await store.finishTask(task.id, completed("third", T0 + 3), pendingDelivery(task.id, T0 + 3, { body: "third" }));
         const stored = await store.getTask(task.id);
-        expect(stored).toMatchObject({ status: "completed", outcome: { result: "first" }, webhook: { status: "pending" } });
+        expect(stored).toMatchObject({ status: "completed", outcome: { resultJson: '"first"' }, webhook: { status: "pending" } });
         const due = await store.leaseDueDeliveries(T0 + 100, 10, LEASE_MS);
         expect(due.map((delivery) => delivery.body)).toEqual([`{"id":"${task.id}"}`]);
       });

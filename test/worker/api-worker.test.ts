@@ -73,12 +73,12 @@ describe("ApiWorker", () => {
   it("runs a reserved task from memory and claims queued ones in order", async () => {
     const order: unknown[] = [];
     const { store, worker, finished } = await setup(1, { predict: (payload) => order.push(payload) });
-    for (let n = 0; n < 3; n++) await store.createTask(newTask({ payload: n }));
+    for (let n = 0; n < 3; n++) await store.createTask(newTask({ payloadJson: String(n) }));
     worker.start();
     await waitUntil("the queue drained", () => finished.length === 3);
     expect(order).toEqual([0, 1, 2]);
     await waitUntil("the empty queue is noticed", () => worker.reserveSlot());
-    const { task } = await store.createTask(newTask({ payload: "reserved", startedAt: 2 }));
+    const { task } = await store.createTask(newTask({ payloadJson: '"reserved"', startedAt: 2 }));
     worker.runReserved(task);
     await waitUntil("the reserved task ran", () => finished.length === 4);
     expect(order).toEqual([0, 1, 2, "reserved"]);

@@ -33,7 +33,7 @@ export class ReportFactory {
 
   /** A completed task's report. */
   completed(): ReportMessage {
-    return this.#message({ status: "completed", result: sampleResult, finishedAt: Date.now() });
+    return this.#message({ status: "completed", resultJson: JSON.stringify(sampleResult), finishedAt: Date.now() });
   }
 
   /** A failed task's report (Launch: with the traceback). */
@@ -48,7 +48,7 @@ export class ReportFactory {
 
   /** A completed report carrying top-level fields no version of the report has (yet). */
   withUnknownFields(): ReportMessage {
-    return this.#message({ status: "completed", result: sampleResult, finishedAt: Date.now() }, (report) => ({
+    return this.#message({ status: "completed", resultJson: JSON.stringify(sampleResult), finishedAt: Date.now() }, (report) => ({
       ...report,
       x_future_field: "added by a later version of the sender",
       x_future_object: { nested: [1, true, null], note: "receivers must ignore fields they do not know" },
@@ -59,9 +59,9 @@ export class ReportFactory {
   large(bytes: number): ReportMessage {
     const taskId = randomUUID();
     const finishedAt = Date.now();
-    const emptyResult = this.#bodyOf(taskId, { status: "completed", result: "", finishedAt });
+    const emptyResult = this.#bodyOf(taskId, { status: "completed", resultJson: '""', finishedAt });
     const padding = "lorem ipsum dolor sit amet ".repeat(Math.ceil(bytes / 27)).slice(0, Math.max(0, bytes - Buffer.byteLength(emptyResult)));
-    return { taskId, webhookId: webhookIdOf(taskId), body: this.#bodyOf(taskId, { status: "completed", result: padding, finishedAt }) };
+    return { taskId, webhookId: webhookIdOf(taskId), body: this.#bodyOf(taskId, { status: "completed", resultJson: JSON.stringify(padding), finishedAt }) };
   }
 
   #message(outcome: TaskOutcome, extend: (report: object) => object = (report) => report): ReportMessage {
