@@ -39,6 +39,8 @@ export interface RuntimeOptions {
    * per task. @defaultValue "interval"
    */
   fsync?: "commit" | "interval";
+  /** Longest a task store call may wait before its request fails with 503 and health probes fail. @defaultValue 30 000 ms */
+  storeDeadlineMs?: number;
   /** Replaces the SQLite store (another engine). */
   store?: TaskStore;
   /**
@@ -147,7 +149,16 @@ export class PredictorRuntime {
 
     const predictors = await loadPredictors(config.apis);
     const store =
-      options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "commit" ? "full" : "normal" });
+      options.store ??
+      new SqliteTaskStore({
+        dataDir: options.dataDir ?? ".runtime",
+        synchronous: options.fsync === "commit" ? "full" : "normal",
+        ...(options.storeDeadlineMs === undefined ? {} : { callDeadlineMs: options.storeDeadlineMs }),
+        onStallChange: (stall) => {
+          if (stall !== undefined) log.error({ reason: stall.message }, "the task store stopped answering: requests fail with 503 and /healthz and /readyz answer 503 until it answers again");
+          else log.warn("the task store answers again");
+        },
+      });
     await store.open();
     const sender: AttemptSender = options.webhookThread === "main" ? new InThreadSender(config.apis) : new AttemptThread(config.apis, { log });
     try {
@@ -219,7 +230,7 @@ export class PredictorRuntime {
         service,
         apis,
         log,
-        failure: () => lifecycle.failure,
+        failure: () => lifecycle.failure ?? store.stalled?.(),
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
         prefixedRoutes: { "/docs": docsRoutes() },
         extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis))],

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { RequestError } from "../errors.js";
+import { ErrorCode, RequestError, RuntimeError } from "../errors.js";
 import { requestPath } from "./request-log.js";
 
 /** Answers any route nobody claimed with a JSON 404 that says what exists. */
@@ -37,7 +37,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     switch (parserError.type) {
       case "entity.too.large":
         res.status(413).json({
-          error: `the body is ${parserError.length ?? "over"} bytes, above the limit of ${parserError.limit} bytes; send a smaller payload (or start the runtime with a larger --max-body-mib)`,
+          // length is unknown for a compressed body cut off while inflating (a gzip bomb): say only what the limit is.
+          error: `${parserError.length === undefined ? "the body (once decompressed) is larger than" : `the body is ${parserError.length} bytes, above`} the limit of ${parserError.limit} bytes; send a smaller payload (or start the runtime with a larger --max-body-mib)`,
         });
         return;
       case "encoding.unsupported":
@@ -49,6 +50,12 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (typeof parserError.status === "number" && parserError.status >= 400 && parserError.status < 500) {
       res.status(parserError.status).json({ error: "the request body could not be read; check its content-length and encoding" });
+      return;
+    }
+    if (error instanceof RuntimeError && error.code === ErrorCode.storage) {
+      // A store that failed or did not answer in time: the request may succeed on a retry (or another replica).
+      log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed: the task store failed");
+      res.status(503).set("retry-after", "5").json({ error: "the task store failed or did not answer in time; retry in a few seconds (the runtime's log has the details)" });
       return;
     }
     log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed");

@@ -1,4 +1,5 @@
 import type { Predictor } from "../predictor/predictor.js";
+import { MAX_JSON_DEPTH, isTooDeep } from "../shared/json-depth.js";
 import type { TaskOutcome } from "../tasks/task.js";
 
 /** Options of {@link runPrediction}. */
@@ -56,6 +57,27 @@ export async function runPrediction(
   }
 }
 
+/**
+ * The payload a stored task holds, or the failed outcome that task ends with when its text cannot be parsed (stored
+ * by an older version, or damaged): one bad task fails alone instead of stalling its worker slot or the process.
+ */
+export function parseStoredPayload(payloadJson: string, now: () => number = Date.now): { payload: unknown } | { outcome: TaskOutcome } {
+  if (isTooDeep(payloadJson)) {
+    return {
+      outcome: {
+        status: "failed",
+        error: `the stored payload nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, which the runtime no longer accepts; submit it again nested at most ${MAX_JSON_DEPTH} levels`,
+        finishedAt: now(),
+      },
+    };
+  }
+  try {
+    return { payload: JSON.parse(payloadJson) as unknown };
+  } catch (error) {
+    return { outcome: { status: "failed", error: `the stored payload could not be read as JSON (${(error as Error).message}); submit the task again`, finishedAt: now() } };
+  }
+}
+
 /** The signal predict() gets when nothing can abort it. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -76,6 +98,13 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
     return {
       status: "failed",
       error: `predict() returned a value JSON cannot carry (${(error as Error).message.split("\n")[0]}); return plain objects, arrays, strings, numbers, booleans or null`,
+      finishedAt,
+    };
+  }
+  if (isTooDeep(json)) {
+    return {
+      status: "failed",
+      error: `predict() returned a value nested more than ${MAX_JSON_DEPTH} levels of arrays and objects deep, which the runtime does not carry; return a flatter value (or a string holding it)`,
       finishedAt,
     };
   }
