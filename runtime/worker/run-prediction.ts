@@ -1,6 +1,7 @@
 import type { Predictor } from "../predictor/predictor.js";
 import { MAX_JSON_DEPTH, isTooDeep } from "../shared/json-depth.js";
 import type { TaskOutcome } from "../tasks/task.js";
+import { predictorTraceback } from "./predictor-traceback.js";
 
 /** Options of {@link runPrediction}. */
 export interface RunPredictionOptions {
@@ -117,7 +118,7 @@ function failed(error: unknown, finishedAt: number): TaskOutcome {
     const message = error.message.trim() || `${error.name} (without a message)`;
     if (error instanceof PredictTimeout) return { status: "failed", error: message, timedOut: true, finishedAt };
     const outcome: TaskOutcome = { status: "failed", error: message, finishedAt };
-    if (error.stack) outcome.traceback = error.stack;
+    if (error.stack) outcome.traceback = predictorTraceback(error.stack);
     return outcome;
   }
   const message = typeof error === "string" ? error : safeStringify(error);
