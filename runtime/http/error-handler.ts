@@ -3,9 +3,19 @@ import type { Logger } from "pino";
 import { ErrorCode, RequestError, RuntimeError } from "../errors.js";
 import { requestPath } from "./request-log.js";
 
-/** Answers any route nobody claimed with a JSON 404 that says what exists. */
+/** The methods some route answers; any other is refused with 405 whatever the path. */
+const ANSWERED_METHODS = ["GET", "HEAD", "POST", "DELETE"];
+
+/** Answers any route nobody claimed with a JSON 404 that says what exists (405 for a method no route answers). */
 export function notFound(apiNames: () => string[]): RequestHandler {
   return (req, res) => {
+    if (!ANSWERED_METHODS.includes(req.method)) {
+      res
+        .status(405)
+        .set("allow", ANSWERED_METHODS.join(", "))
+        .json({ error: `method ${req.method} is not allowed; the runtime answers ${ANSWERED_METHODS.join(", ")} (see /docs)` });
+      return;
+    }
     res.status(404).json({
       error: `no route ${req.method} ${requestPath(req)}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz, /metrics and /v1/async-tasks; /docs describes them all`,
     });
@@ -31,6 +41,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (error instanceof RequestError) {
       res.status(error.status).json({ error: error.message });
+      return;
+    }
+    if (error instanceof URIError || /^Failed to decode param/.test((error as Error | undefined)?.message ?? "")) {
+      res.status(400).json({ error: "the URL path is not valid percent-encoding (a % must be followed by two hex digits forming UTF-8); encode it with encodeURIComponent" });
       return;
     }
     const parserError = error as BodyParserError;

@@ -54,6 +54,8 @@ export class ApiWorker {
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ApiWorkerOptions) {
+    // Every running prediction with a timeout listens on it: many at once are expected, not a leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#predictionOptions = { signal: this.#abort.signal, now: this.#now };
