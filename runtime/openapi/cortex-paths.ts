@@ -63,7 +63,9 @@ function statusOperation(api: ApiConfig): OperationObject {
     parameters: [{ name: "id", in: "path", required: true, description: "The id the submit answered with.", schema: { type: "string" } }],
     responses: {
       "200": { description: "The task.", content: { "application/json": { schema: cortexStatusViewSchema } } },
+      "400": ERROR_RESPONSES.badQuery,
       "404": ERROR_RESPONSES.notFoundTask,
+      "503": ERROR_RESPONSES.storeUnavailable,
     },
   };
 }
