@@ -155,6 +155,7 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
     servers.push(receiver.server);
     const config = writeConfig(receiver.url);
     const api = await serve(config, "api");
+    const doomedLog = join(dir, `serve-${logCount}.log`);
     const doomed = await serve(config, "worker");
     const survivorLog = join(dir, `serve-${logCount}.log`);
     const survivor = await serve(config, "worker");
@@ -164,11 +165,13 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
       let next = 0;
       const submitLoop = async (): Promise<void> => {
         while (next < 600) {
-          const { id } = await submit(pool, { n: next++, delay_ms: 20 });
+          // Slow enough that each worker always holds threads_per_process tasks: the kill finds work in flight.
+          const { id } = await submit(pool, { n: next++, delay_ms: 200 });
           if (id !== undefined) accepted.add(id);
         }
       };
       const load = Promise.all(Array.from({ length: 16 }, submitLoop));
+      await waitUntil("the doomed worker delivered reports", () => readFileSync(doomedLog, "utf8").includes('"webhook attempt"'), 30_000);
       await waitUntil("some reports arrived", () => receiver.reports.size >= 100, 30_000);
       await doomed.kill("SIGKILL");
       await load;
