@@ -40,7 +40,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (error instanceof RequestError) {
-      res.status(error.status).json({ error: error.message });
+      if (error.headers !== undefined) res.set(error.headers);
+      res.status(error.status).json({ error: error.message, ...error.details });
+      return;
+    }
+    if (error instanceof RuntimeError && error.code === ErrorCode.storage) {
+      // The task store failed or did not answer in time (Redis restarting, a disk failing): a retry may succeed.
+      log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed: the task store failed or did not answer in time");
+      res.status(503).set("retry-after", "1").json({ error: "the task store failed or did not answer in time; retry in a moment (the runtime's log has the details)" });
       return;
     }
     if (error instanceof URIError || /^Failed to decode param/.test((error as Error | undefined)?.message ?? "")) {
@@ -64,12 +71,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (typeof parserError.status === "number" && parserError.status >= 400 && parserError.status < 500) {
       res.status(parserError.status).json({ error: "the request body could not be read; check its content-length and encoding" });
-      return;
-    }
-    if (error instanceof RuntimeError && error.code === ErrorCode.storage) {
-      // A store that failed or did not answer in time: the request may succeed on a retry (or another replica).
-      log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed: the task store failed");
-      res.status(503).set("retry-after", "5").json({ error: "the task store failed or did not answer in time; retry in a few seconds (the runtime's log has the details)" });
       return;
     }
     log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed");
