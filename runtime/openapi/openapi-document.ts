@@ -24,6 +24,7 @@ import {
 import { VERSION } from "../version.js";
 import { ComponentRefs } from "./component-refs.js";
 import { cortexPaths } from "./cortex-paths.js";
+import { ERROR_RESPONSES } from "./error-responses.js";
 import { LAUNCH_TAG, launchPaths } from "./launch-paths.js";
 import type { OpenApiDocument, PathItemObject, TagObject } from "./openapi-types.js";
 import { healthSchema, OPERATIONS_TAG, opsPaths, readinessSchema } from "./ops-paths.js";
@@ -74,6 +75,21 @@ export interface OpenApiDocumentOptions {
  * The OpenAPI 3.1 description of a runtime serving `apis`: both surfaces, every request and answer schema, the
  * error answers, the ops routes, and on each async operation a callback with the report's schema.
  */
+/**
+ * Every operation with a path parameter can answer 400 for a path that is not valid percent-encoding (the router
+ * cannot decode it): said once here, so no operation added later forgets it.
+ */
+function documentBadPathEncoding(paths: Record<string, PathItemObject>): void {
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.includes("{")) continue;
+    for (const operation of [item.get, item.post, item.delete]) {
+      if (operation !== undefined && operation.responses["400"] === undefined) {
+        operation.responses = { ...operation.responses, "400": ERROR_RESPONSES.badPath };
+      }
+    }
+  }
+}
+
 export function buildOpenApiDocument(apis: readonly ApiConfig[], options: OpenApiDocumentOptions = {}): OpenApiDocument {
   const refs = new ComponentRefs(NAMED_SCHEMAS);
   const paths: Record<string, PathItemObject> = {};
@@ -88,6 +104,7 @@ export function buildOpenApiDocument(apis: readonly ApiConfig[], options: OpenAp
     tags.push({ name: LAUNCH_TAG, description: "The Launch surface: the same AsyncAPIs, in the wire form the Launch client sends." });
   }
   Object.assign(paths, opsPaths());
+  documentBadPathEncoding(paths);
   tags.push({ name: OPERATIONS_TAG, description: "Health, readiness, metrics and this description." });
   return {
     openapi: "3.1.0",

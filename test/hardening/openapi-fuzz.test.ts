@@ -108,6 +108,9 @@ function valueOf(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
       return fc.double({ min: schema.minimum ?? -1e9, max: schema.maximum ?? 1e9, noNaN: true, noDefaultInfinity: true });
     case "string": {
       const length = { minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 40, 40) };
+      if (schema.format === "date-time") {
+        return fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }).map((date) => date.toISOString());
+      }
       if (typeof schema.pattern === "string") {
         return fc.stringMatching(new RegExp(schema.pattern)).filter((text) => text.length >= length.minLength && text.length <= (schema.maxLength ?? Infinity));
       }
