@@ -114,6 +114,15 @@ local function finish_task(id)
   local api = redis.call('HGET', key, 'api')
   redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4], 'outcome', ARGV[5])
   redis.call('HDEL', key, 'owner')
+  -- The request's credentials leave the task once it finishes: its report (if any) keeps its own copy.
+  local callback = redis.call('HGET', key, 'callback')
+  if callback then
+    local target = cjson.decode(callback)
+    if target.auth ~= nil then
+      target.auth = nil
+      if next(target) == nil then redis.call('HDEL', key, 'callback') else redis.call('HSET', key, 'callback', cjson.encode(target)) end
+    end
+  end
   if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
   redis.call('ZREM', p .. 'queue:' .. api, id)
   redis.call('HDEL', p .. 'running:' .. api, id)
@@ -259,6 +268,8 @@ if ARGV[3] == 'pending' then
   redis.call('ZADD', p .. 'due', tonumber(redis.call('HGET', d, 'next_attempt_at')), id)
 else
   redis.call('ZREM', p .. 'due', id)
+  -- Delivered or finally failed: nothing sends its per-request credentials again, so they are erased now.
+  redis.call('HDEL', d, 'auth')
 end
 return 1
 `;
