@@ -1,10 +1,9 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import type { Predictor } from "../predictor/predictor.js";
+import type { PredictorHost } from "../hosts/host.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { runPrediction, type RunPredictionOptions } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -14,13 +13,12 @@ export interface TaskFinisher {
 /** Options of {@link ApiWorker}. */
 export interface ApiWorkerOptions {
   api: string;
-  predictor: Predictor;
+  /** Where predict() runs. */
+  host: PredictorHost;
   store: TaskStore;
   finisher: TaskFinisher;
-  /** threads_per_process: predictions running at once. */
+  /** Predictions running at once (the host's capacity). */
   concurrency: number;
-  /** predict_timeout_s in ms. */
-  predictTimeoutMs?: number;
   /** Called once per task that finished (the API's capacity is released here). */
   onTaskSettled?: (task: TaskRecord, outcome: TaskOutcome) => void;
   log: Logger;
@@ -47,8 +45,6 @@ export class ApiWorker {
   #reserved = 0;
   /** Claims queued tasks while slots are free. */
   readonly #queue: BacklogDrain;
-  /** The same for every prediction of this API. */
-  readonly #predictionOptions: RunPredictionOptions;
   #started = false;
   #stopping = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -56,8 +52,6 @@ export class ApiWorker {
   constructor(options: ApiWorkerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#predictionOptions = { signal: this.#abort.signal, now: this.#now };
-    if (options.predictTimeoutMs !== undefined) this.#predictionOptions.timeoutMs = options.predictTimeoutMs;
     // Every running prediction listens on this signal: threads_per_process above 10 is not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#queue = new BacklogDrain({
@@ -137,12 +131,12 @@ export class ApiWorker {
   }
 
   #run(task: TaskRecord): void {
-    const { predictor, finisher, log, api } = this.#options;
+    const { host, finisher, log, api } = this.#options;
     this.#predicting.add(task.id);
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        outcome = await runPrediction(predictor, JSON.parse(task.payloadJson), task.id, this.#predictionOptions);
+        outcome = await host.predict(task.payloadJson, task.id, this.#abort.signal);
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
