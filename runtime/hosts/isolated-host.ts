@@ -19,6 +19,8 @@ export interface IsolatedHostOptions {
   spawn: SpawnWorker;
   log: Logger;
   now?: () => number;
+  /** How long an aborted predict() may take to return before its worker is replaced. @defaultValue 5 s */
+  abortGraceMs?: number;
   /** Restart back-off of a worker that keeps dying: first wait, doubled per death, capped. */
   backoff?: { initialMs: number; maxMs: number };
 }
@@ -324,8 +326,8 @@ export class IsolatedHost implements PredictorHost {
       if (pending.settled || pending.worker !== slot) return;
       slot.running.delete(pending.id);
       this.#settle(pending, { status: "failed", error: reason });
-      this.#kill(slot, `predict() did not return within ${ABORT_GRACE_MS / 1000} s of being aborted`);
-    }, ABORT_GRACE_MS);
+      this.#kill(slot, `predict() did not return within ${(this.#options.abortGraceMs ?? ABORT_GRACE_MS) / 1000} s of being aborted`);
+    }, this.#options.abortGraceMs ?? ABORT_GRACE_MS);
     grace.unref();
   }
 
