@@ -61,7 +61,8 @@ export function spawnPythonWorker(options: PythonWorkerOptions): WorkerChannel {
   child.stdin.on("error", () => undefined); // A dead process's pipe: its exit is reported on its own.
   child.on("close", (code, signal) => {
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
-    const tail = stderrTail.length > 0 ? `: ${stderrTail.join(" | ")}` : "";
+    // Before the host program spoke (an interpreter too old to run it, say) stderr is the only explanation.
+    const tail = !spoke && stderrTail.length > 0 ? `: ${stderrTail.join(" | ")}` : "";
     exit(code === 0 || signal ? how : `${how}${tail}`);
   });
 
@@ -78,7 +79,14 @@ export function spawnPythonWorker(options: PythonWorkerOptions): WorkerChannel {
     }
   });
 
-  child.stdout.on("data", frameReader((message) => channel.onMessage(message)));
+  let spoke = false;
+  child.stdout.on(
+    "data",
+    frameReader((message) => {
+      spoke = true;
+      channel.onMessage(message);
+    }),
+  );
 
   writeHeader(child.stdin, { type: "load", path: options.path, config: options.config, threads: options.concurrency });
   return channel;

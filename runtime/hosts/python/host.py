@@ -50,6 +50,7 @@ def main():
     predictor_class = load_class(path, send)
     if predictor_class is None:
         return
+    send({"type": "loaded"})
 
     predictor = None
     takes_request_id = False
