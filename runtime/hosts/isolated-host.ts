@@ -228,6 +228,9 @@ export class IsolatedHost implements PredictorHost {
         this.#options.log.error({ api: this.#options.api, worker: slot.index, phase: message.phase, error: message.message }, "a replacement predictor worker failed to start");
         this.#kill(slot, `${message.phase} failed: ${message.message}`, true);
         return;
+      case "stray":
+        this.#options.log.error({ api: this.#options.api, worker: slot.index, err: { message: message.message } }, "an error escaped predictor code; the worker keeps serving");
+        return;
       case "result": {
         const pending = slot.running.get(message.id);
         if (!pending) return; // Already settled (aborted past its grace, or timed out).

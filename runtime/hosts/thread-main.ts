@@ -13,10 +13,11 @@ const post = (message: WorkerMessage): void => port.postMessage(message);
 /** Running predictions' aborts, by the host's id. */
 const running = new Map<number, AbortController>();
 
-// A predictor's stray promise must not end the thread and the predictions running beside it (as on the main thread).
-process.on("unhandledRejection", (error) => {
-  process.stderr.write(`predictor ${path}: unhandled rejection: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-});
+// A predictor's stray promise or throwing timer must not end the thread and the predictions running beside it (as
+// on the main thread): the host logs it and the worker keeps serving.
+const onStray = (error: unknown): void => post({ type: "stray", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+process.on("unhandledRejection", onStray);
+process.on("uncaughtException", onStray);
 
 let predictor: Predictor | undefined;
 try {

@@ -15,7 +15,9 @@ export type WorkerMessage =
   | { type: "ready" }
   /** Loading or setup failed; `message` names the file (and line, where known) and the cause. */
   | { type: "failed"; phase: "load" | "setup"; message: string }
-  | { type: "result"; id: number; outcome: WorkerOutcome };
+  | { type: "result"; id: number; outcome: WorkerOutcome }
+  /** An error escaped predictor code outside any prediction (a stray rejection, a throwing timer); it is logged. */
+  | { type: "stray"; message: string };
 
 /** One prediction's outcome as the worker reports it (the host stamps the time). */
 export type WorkerOutcome = { status: "completed"; resultJson: string } | { status: "failed"; error: string; traceback?: string };
