@@ -119,6 +119,9 @@ function resolveApi(
   if (python && !predictorPath.endsWith(".py")) {
     problem(at("predictor", "path"), `a python predictor is a .py file defining class PythonPredictor; ${spec.predictor.path} is not one`);
   }
+  if (spec.predictor.in_process && spec.predictor.processes_per_replica > 1) {
+    warnings.push(`apis[${index}] (${spec.name}) runs in_process: processes_per_replica ${spec.predictor.processes_per_replica} is ignored (one event loop); threads_per_process still bounds predictions at once`);
+  }
   const executable = spec.predictor.python_executable ?? "python3";
   // With a slash it is a path (a venv's .venv/bin/python), relative to the config file; without one, PATH finds it.
   const pythonExecutable = executable.includes("/") ? resolveFrom(dir, executable) : executable;

@@ -163,3 +163,17 @@ describe("worker-thread host: abort", () => {
     expect(await host.predict('{"honour": true}', "c", AbortSignal.timeout(50))).toMatchObject({ status: "completed" });
   });
 });
+
+describe("worker-thread host: start-up", () => {
+  it("exits 2 with the predictor's message when setup() fails at start-up", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const dir = mkdtempSync(join((await import("node:os")).tmpdir(), "hosts-setup-"));
+    writeFileSync(join(dir, "p.ts"), `export default class P { setup() { throw new Error("weights file missing"); } predict() { return 1; } }`);
+    writeFileSync(join(dir, "cortex.yaml"), "- name: p\n  kind: AsyncAPI\n  predictor: { type: typescript, path: p.ts }\n");
+    const { spawnCli } = await import("../helpers/spawn-runtime.js");
+    const cli = spawnCli(["serve", "--port", "0", "--config", join(dir, "cortex.yaml"), "--data-dir", join(dir, "data")]);
+    const { code } = await cli.exited;
+    expect(code).toBe(2);
+    expect(cli.stderr()).toContain(`setup() of the predictor ${join(dir, "p.ts")} (API p) failed: weights file missing`);
+  });
+});
