@@ -40,6 +40,7 @@ export async function runCpuBound(options: { quick: boolean; serveArgs: string[]
       await waitReady(server.url);
       let stop = false;
       let submitted = 0;
+      let submitErrors = 0;
       const submitter = (async () => {
         const started = performance.now();
         while (!stop) {
@@ -47,7 +48,9 @@ export async function runCpuBound(options: { quick: boolean; serveArgs: string[]
           const wait = due - performance.now();
           if (wait > 0) await sleep(wait);
           submitted++;
-          void request(`${server.url}/busy`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((r) => r.body.dump());
+          request(`${server.url}/busy`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })
+            .then((response) => response.body.dump())
+            .catch(() => submitErrors++);
         }
       })();
       const probes: number[] = [];
@@ -67,6 +70,7 @@ export async function runCpuBound(options: { quick: boolean; serveArgs: string[]
         host,
         busy_ms_per_task: BUSY_MS,
         offered_per_s: RATE_PER_S,
+        submit_errors: submitErrors,
         healthz_probes: probes.length,
         healthz_p50_ms: round(quantile(probes, 0.5)),
         healthz_p99_ms: round(quantile(probes, 0.99)),

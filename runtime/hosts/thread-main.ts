@@ -9,7 +9,18 @@ import type { HostMessage, WorkerMessage, WorkerOutcome } from "./worker-protoco
 
 const port = parentPort!;
 const { path, config } = workerData as ThreadWorkerData;
-const post = (message: WorkerMessage): void => port.postMessage(message);
+// Results that finish together (a batch of no-op predictions) go back as one message: one wake-up of the main
+// thread. A microtask, not setImmediate, so a result is never held behind a predict() that then spins.
+let outgoing: WorkerMessage[] = [];
+const flush = (): void => {
+  const batch = outgoing;
+  outgoing = [];
+  port.postMessage(batch.length === 1 ? batch[0] : batch);
+};
+const post = (message: WorkerMessage): void => {
+  outgoing.push(message);
+  if (outgoing.length === 1) queueMicrotask(flush);
+};
 /** Running predictions' aborts, by the host's id. */
 const running = new Map<number, AbortController>();
 
@@ -27,7 +38,12 @@ try {
   post({ type: "failed", phase: "load", message: (error as Error).message });
 }
 
-port.on("message", (message: HostMessage) => {
+port.on("message", (received: HostMessage | HostMessage[]) => {
+  if (Array.isArray(received)) for (const message of received) handle(message);
+  else handle(received);
+});
+
+function handle(message: HostMessage): void {
   if (predictor === undefined) return;
   switch (message.type) {
     case "setup":
@@ -40,7 +56,7 @@ port.on("message", (message: HostMessage) => {
       running.get(message.id)?.abort(new Error("the prediction was cancelled"));
       return;
   }
-});
+}
 
 async function setup(loaded: Predictor): Promise<void> {
   try {

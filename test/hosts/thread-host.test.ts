@@ -62,7 +62,7 @@ async function finished(url: string, id: string): Promise<Record<string, unknown
 
 describe("worker-thread host", () => {
   it("stops a busy-looping predict() at predict_timeout_s while /healthz keeps answering, and replaces its worker", async () => {
-    t = await start("predict_timeout_s: 0.5");
+    t = await start("predict_timeout_s: 1");
     const busy = (await submit(t.url, { busy: true })).body.id as string;
     // Probe health all the while the predict() spins: every probe must be answered, each well under a second.
     const probes: number[] = [];
@@ -75,15 +75,16 @@ describe("worker-thread host", () => {
       if (body.status === "failed" || body.status === "completed") status = body;
       else await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(status.error).toBe("predict() did not finish within predict_timeout_s (0.5 s)");
-    expect(probes.length).toBeGreaterThan(5);
-    expect(Math.max(...probes)).toBeLessThan(1000);
+    expect(status.error).toBe("predict() did not finish within predict_timeout_s (1 s)");
+    // On the event loop not one probe would be answered while the loop spins; loose bounds for a loaded machine.
+    expect(probes.length, `probes: ${probes.map(Math.round).join(", ")}`).toBeGreaterThan(5);
+    expect(Math.max(...probes), `probes: ${probes.map(Math.round).join(", ")}`).toBeLessThan(1000);
 
     // The replacement ran setup() again and serves the next task.
     const next = (await submit(t.url, { n: 2 })).body.id as string;
     expect((await finished(t.url, next)).result).toEqual({ n: 2 });
     expect(calls(t).filter((line) => line === "setup")).toHaveLength(2);
-    expect(t.logLines.some((line) => line.includes("predict() timed out after 0.5 s"))).toBe(true);
+    expect(t.logLines.some((line) => line.includes("predict() timed out after 1 s"))).toBe(true);
   });
 
   it("runs again the predictions that shared a worker that crashed, losing none", async () => {
