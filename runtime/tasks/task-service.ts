@@ -1,21 +1,21 @@
 import type { ApiConfig } from "../config/api-config.js";
 import { ErrorCode, RequestError } from "../errors.js";
+import type { PredictorHost } from "../hosts/host.js";
 import type { Outbox } from "../outbox/outbox.js";
-import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { parseCallbackUrl } from "../webhook/callback-url.js";
 import { clientCertificateProblem } from "../webhook/client-certificate.js";
 import type { ApiCapacity } from "../worker/api-capacity.js";
 import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
-import { runPrediction } from "../worker/run-prediction.js";
 import { newTaskId } from "./task-id.js";
 import { FINISHED_STATUSES, type CallbackTarget, type NewTask, type ReportFormat, type TaskOutcome, type TaskRecord, type TaskStatus } from "./task.js";
 
 /** Everything the runtime holds for one API. */
 export interface ApiRuntime {
   readonly config: ApiConfig;
-  readonly predictor: Predictor;
+  /** Where predict() runs. */
+  readonly host: PredictorHost;
   readonly capacity: ApiCapacity;
   /** RealtimeAPI only: predictions running at once. */
   readonly limiter?: ConcurrencyLimiter;
@@ -246,9 +246,8 @@ export class TaskService {
     try {
       await api.limiter.acquire();
       try {
-        const timeout = api.config.predictor.predictTimeoutMs;
         const started = performance.now();
-        const outcome = await runPrediction(api.predictor, JSON.parse(payloadJson), requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
+        const outcome = await api.host.predict(payloadJson, requestId);
         this.#options.onPredicted?.(apiName, outcome, performance.now() - started);
         return outcome;
       } finally {
