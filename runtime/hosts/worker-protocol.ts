@@ -7,7 +7,8 @@
 export type HostMessage =
   | { type: "setup" }
   | { type: "predict"; id: number; requestId: string; payloadJson: string }
-  | { type: "cancel"; id: number };
+  /** `reason`: what predict()'s signal aborts with, as the runtime said it (a cancel, a shutdown). */
+  | { type: "cancel"; id: number; reason: string };
 
 /** Worker -> host. */
 export type WorkerMessage =
