@@ -1,4 +1,5 @@
-import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
+import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
+import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
 
 /** Result of {@link TaskStore.createTask}. */
@@ -6,6 +7,18 @@ export interface CreateTaskResult {
   task: TaskRecord;
   /** False when a task with the same (api, idempotencyKey) already existed and was returned instead. */
   created: boolean;
+}
+
+/** One slice of {@link TaskStore.activity}. */
+export interface ActivityBucket {
+  /** Epoch ms the slice starts at. */
+  start: number;
+  /** Tasks that finished in it. */
+  finished: number;
+  /** Of those, how many reports were delivered (the latencies' sample size). */
+  delivered: number;
+  p50LatencyMs?: number;
+  p99LatencyMs?: number;
 }
 
 /** What {@link TaskStore.recover} found and repaired at start-up. */
@@ -85,8 +98,26 @@ export interface TaskStore {
    */
   leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]>;
 
-  /** Records the outcome of one attempt and ends its lease; a pending delivery is next due at `update.nextAttemptAt`. */
-  recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void>;
+  /**
+   * Records the outcome of one attempt and ends its lease; a pending delivery is next due at `update.nextAttemptAt`.
+   * `attempt`, when given, joins the report's attempt history in the same atomic step.
+   */
+  recordAttempt(taskId: string, update: DeliveryUpdate, attempt?: AttemptRecord): Promise<void>;
+
+  /** Every attempt recorded for a task's report, oldest first; removed with the task by the sweep. */
+  listAttempts(taskId: string): Promise<AttemptRecord[]>;
+
+  /** Tasks newest first, filtered, a page at a time (the console's list). */
+  listTasks(query: TaskQuery): Promise<TaskSummary[]>;
+
+  /** An API's tasks by status and its reports by webhook status, now. */
+  countTasks(api: string): Promise<ApiCounts>;
+
+  /**
+   * What an API finished per `bucketMs` from `since` to `until`: tasks finished, and p50/p99 of submit-to-report
+   * latency of their delivered reports (the console's chart).
+   */
+  activity(api: string, since: number, until: number, bucketMs: number): Promise<ActivityBucket[]>;
 
   /** When the earliest pending delivery is due (epoch ms; a leased one when its lease ends), or undefined when none is pending. */
   nextDeliveryDueAt(): Promise<number | undefined>;
