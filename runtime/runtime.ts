@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { ApiConfig, RuntimeConfig } from "./config/api-config.js";
 import { ErrorCode, RequestError, RuntimeError } from "./errors.js";
+import { consoleRoutes } from "./console/console-routes.js";
 import { createApp } from "./http/app.js";
 import { docsRoutes } from "./http/docs-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
@@ -46,6 +47,11 @@ export interface RuntimeOptions {
    * loop that serves submits and runs predict(); `"main"` makes them on the event loop. @defaultValue "worker"
    */
   webhookThread?: "worker" | "main";
+  /**
+   * The key `/console` and its JSON ask for (`Authorization: Bearer KEY`); without one they answer loopback
+   * clients only.
+   */
+  adminKey?: string;
   log?: Logger;
   /** @defaultValue 10 MiB */
   bodyLimitBytes?: number;
@@ -221,7 +227,16 @@ export class PredictorRuntime {
         log,
         failure: () => lifecycle.failure,
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
-        prefixedRoutes: { "/docs": docsRoutes() },
+        prefixedRoutes: {
+          "/docs": docsRoutes(),
+          "/console": consoleRoutes({
+            store,
+            apis: apiConfigs,
+            access: options.adminKey === undefined ? { kind: "loopback" } : { kind: "admin-key", key: options.adminKey },
+            engine: { name: options.store === undefined ? "sqlite" : store.constructor.name },
+            now,
+          }),
+        },
         extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis))],
       });
       const server = createServer(app);

@@ -27,6 +27,7 @@ interface ServeOptions {
   logLevel: (typeof LOG_LEVELS)[number];
   gracePeriodS: number;
   maxBodyMib: number;
+  adminKeyEnv?: string;
 }
 
 /** `predictor-runtime serve`: runs the runtime on a config until SIGINT/SIGTERM, then shuts down gracefully. */
@@ -57,6 +58,10 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
     .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
     .option("--grace-period-s <seconds>", "on SIGTERM, how long to let running predictions and due reports finish", integerOption(0, 3600), 30)
     .option("--max-body-mib <mib>", "largest request body accepted", integerOption(1, 1024), 10)
+    .option(
+      "--admin-key-env <name>",
+      "name of an environment variable holding the key /console asks for (Authorization: Bearer KEY); without it the console answers loopback clients only",
+    )
     .action(async (options: ServeOptions) => {
       process.exitCode = await serve(options);
     });
@@ -65,6 +70,19 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
 async function serve(options: ServeOptions): Promise<number> {
   const log = createLogger({ level: options.logLevel });
   let runtime: PredictorRuntime;
+  let adminKey: string | undefined;
+  if (options.adminKeyEnv !== undefined) {
+    adminKey = process.env[options.adminKeyEnv];
+    // A name given but empty would silently leave the console open to loopback only; say so and stop instead.
+    if (adminKey === undefined || adminKey.trim().length < 16) {
+      process.stderr.write(
+        `--admin-key-env ${options.adminKeyEnv}: the environment variable ${options.adminKeyEnv} is ${adminKey === undefined ? "not set" : "shorter than 16 characters"}; ` +
+          `set it to a long random key (openssl rand -hex 32) or leave --admin-key-env out to allow loopback clients only\n`,
+      );
+      return ExitCode.usage;
+    }
+    adminKey = adminKey.trim();
+  }
   try {
     const config = loadConfig(options.config);
     runtime = await PredictorRuntime.start({
@@ -77,6 +95,7 @@ async function serve(options: ServeOptions): Promise<number> {
       log,
       gracePeriodMs: options.gracePeriodS * 1000,
       bodyLimitBytes: options.maxBodyMib * 1024 * 1024,
+      ...(adminKey === undefined ? {} : { adminKey }),
     });
   } catch (error) {
     log.flush();
