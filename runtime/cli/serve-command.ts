@@ -3,6 +3,7 @@ import { loadConfig } from "../config/load-config.js";
 import { ConfigError, ErrorCode, RuntimeError } from "../errors.js";
 import { createLogger, LOG_LEVELS } from "../log.js";
 import { PredictorRuntime } from "../runtime.js";
+import { RedisTaskStore } from "../store/redis-task-store.js";
 import type { RegisterCommand } from "./commands.js";
 import { ExitCode } from "./exit-code.js";
 
@@ -28,6 +29,9 @@ interface ServeOptions {
   gracePeriodS: number;
   maxBodyMib: number;
   adminKeyEnv?: string;
+  engine: "sqlite" | "redis";
+  redisUrl: string;
+  role: "all" | "api" | "worker";
 }
 
 /** `predictor-runtime serve`: runs the runtime on a config until SIGINT/SIGTERM, then shuts down gracefully. */
@@ -62,6 +66,20 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
       "--admin-key-env <name>",
       "name of an environment variable holding the key /console asks for (Authorization: Bearer KEY); without it the console answers loopback clients only",
     )
+    .addOption(
+      new Option(
+        "--engine <engine>",
+        "where tasks and reports are kept: sqlite (one process, under --data-dir, no setup) or redis (shared by any number of serve processes on any machines)",
+      )
+        .choices(["sqlite", "redis"])
+        .default("sqlite"),
+    )
+    .addOption(new Option("--redis-url <url>", "the Redis server of --engine redis").env("PREDICTOR_RUNTIME_REDIS_URL").default("redis://127.0.0.1:6379/0"))
+    .addOption(
+      new Option("--role <role>", "with --engine redis: api serves HTTP only, worker predicts and delivers only (and serves /healthz, /readyz, /metrics), all does both")
+        .choices(["all", "api", "worker"])
+        .default("all"),
+    )
     .action(async (options: ServeOptions) => {
       process.exitCode = await serve(options);
     });
@@ -85,7 +103,13 @@ async function serve(options: ServeOptions): Promise<number> {
   }
   try {
     const config = loadConfig(options.config);
+    if (options.role !== "all" && options.engine !== "redis") {
+      process.stderr.write(`--role ${options.role} needs a task store other processes share: add --engine redis (with --redis-url)\n`);
+      return ExitCode.usage;
+    }
     runtime = await PredictorRuntime.start({
+      ...(options.engine === "redis" ? { store: new RedisTaskStore({ url: options.redisUrl, log }) } : {}),
+      role: options.role,
       config,
       port: options.port,
       host: options.host,

@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
 import type { AttemptRecord, DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import type { TaskRecord } from "../tasks/task.js";
-import type { ActivityBucket, RecoverySummary } from "./task-store.js";
+import { bucketActivity, type ActivityBucket, type RecoverySummary } from "./task-store.js";
 import {
   toAttemptRecord,
   toDeliveryRecord,
@@ -283,24 +283,12 @@ export class SqliteTaskTables {
    */
   activity(api: string, since: number, until: number, bucketMs: number, maxRows: number): ActivityBucket[] {
     const rows = this.#finishedSince.all(since, api, maxRows) as Array<{ finished_at: number; created_at: number; delivered_at: number | null }>;
-    const count = Math.max(1, Math.ceil((until - since) / bucketMs));
-    const finished = new Array<number>(count).fill(0);
-    const latencies: number[][] = Array.from({ length: count }, () => []);
-    for (const row of rows) {
-      const index = Math.min(count - 1, Math.floor((row.finished_at - since) / bucketMs));
-      if (index < 0) continue;
-      finished[index]! += 1;
-      if (row.delivered_at !== null) latencies[index]!.push(row.delivered_at - row.created_at);
-    }
-    return finished.map((n, index) => {
-      const sorted = latencies[index]!.sort((a, b) => a - b);
-      const bucket: ActivityBucket = { start: since + index * bucketMs, finished: n, delivered: sorted.length };
-      if (sorted.length > 0) {
-        bucket.p50LatencyMs = percentile(sorted, 0.5);
-        bucket.p99LatencyMs = percentile(sorted, 0.99);
-      }
-      return bucket;
-    });
+    return bucketActivity(
+      rows.map((row) => ({ finishedAt: row.finished_at, createdAt: row.created_at, deliveredAt: row.delivered_at ?? undefined })),
+      since,
+      until,
+      bucketMs,
+    );
   }
 
   nextDue(): number | undefined {
@@ -312,9 +300,4 @@ export class SqliteTaskTables {
   sweepChunk(finishedBefore: number, limit: number): number {
     return this.#sweep.run(finishedBefore, limit).changes;
   }
-}
-
-/** The nearest-rank percentile of sorted values. */
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))]!;
 }

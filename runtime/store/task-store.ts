@@ -60,6 +60,15 @@ export interface TaskStore {
   readonly failure?: Promise<Error>;
 
   /**
+   * Set by an engine that other processes share (Redis): tasks can be queued and reports scheduled without this
+   * process writing them, so the runtime looks for work this often (ms) besides being woken by its own writes.
+   */
+  readonly pollIntervalMs?: number;
+
+  /** What the engine found at `open()` that weakens its guarantees, with the fix; the runtime logs each. */
+  readonly warnings?: readonly string[];
+
+  /**
    * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task
    * is stored in_progress, already claimed by the caller (claimQueued never hands it out).
    */
@@ -130,4 +139,42 @@ export interface TaskStore {
 
   /** Completes the operations already called, then releases the engine. Later calls reject with a storage error. */
   close(): Promise<void>;
+}
+
+/** A finished task as {@link bucketActivity} reads it. */
+export interface FinishedTaskTimes {
+  finishedAt: number;
+  createdAt: number;
+  /** When its report's delivering attempt ended, if it was delivered. */
+  deliveredAt?: number;
+}
+
+/**
+ * Slices `[since, until)` into `bucketMs` buckets, oldest first: tasks finished in each, and p50/p99 (nearest rank)
+ * of submit-to-report latency of those whose report was delivered. Shared by every engine.
+ */
+export function bucketActivity(tasks: Iterable<FinishedTaskTimes>, since: number, until: number, bucketMs: number): ActivityBucket[] {
+  const count = Math.max(1, Math.ceil((until - since) / bucketMs));
+  const finished = new Array<number>(count).fill(0);
+  const latencies: number[][] = Array.from({ length: count }, () => []);
+  for (const task of tasks) {
+    const index = Math.floor((task.finishedAt - since) / bucketMs);
+    if (index < 0 || index >= count) continue;
+    finished[index]! += 1;
+    if (task.deliveredAt !== undefined) latencies[index]!.push(Math.max(0, task.deliveredAt - task.createdAt));
+  }
+  return finished.map((n, index) => {
+    const sorted = latencies[index]!.sort((a, b) => a - b);
+    const bucket: ActivityBucket = { start: since + index * bucketMs, finished: n, delivered: sorted.length };
+    if (sorted.length > 0) {
+      bucket.p50LatencyMs = percentile(sorted, 0.5);
+      bucket.p99LatencyMs = percentile(sorted, 0.99);
+    }
+    return bucket;
+  });
+}
+
+/** The nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))]!;
 }

@@ -509,12 +509,12 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
-    describe("12. attempt history (the console's delivery timeline)", () => {
+    describe("20. attempt history (the console's delivery timeline)", () => {
       function attempt(n: number, overrides: Partial<AttemptRecord> = {}): AttemptRecord {
         return { attempt: n, startedAt: T0 + n * 1000, durationMs: 12, origin: "http://127.0.0.1:9000", outcome: "retryable", statusCode: 503, error: "the receiver answered 503", nextAttemptAt: T0 + n * 1000 + 500, ...overrides };
       }
 
-      it("12.1 every recorded attempt is kept with its fields, oldest first, alongside the delivery's state", async () => {
+      it("20.1 every recorded attempt is kept with its fields, oldest first, alongside the delivery's state", async () => {
         const id = await finishedWithReport(T0 + 10);
         await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
         await store.recordAttempt(id, { status: "pending", attempts: 1, nextAttemptAt: T0 + 1500, lastStatusCode: 503, lastError: "the receiver answered 503" }, attempt(1));
@@ -533,7 +533,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect((await store.getTask(id))?.webhook).toEqual({ status: "delivered", attempts: 3, lastStatusCode: 200 });
       });
 
-      it("12.2 a task without attempts, or an unknown task, has an empty history; an update without an attempt adds none", async () => {
+      it("20.2 a task without attempts, or an unknown task, has an empty history; an update without an attempt adds none", async () => {
         const id = await finishedWithReport(T0 + 10);
         expect(await store.listAttempts(id)).toEqual([]);
         expect(await store.listAttempts("no-such-task")).toEqual([]);
@@ -541,7 +541,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect(await store.listAttempts(id)).toEqual([]);
       });
 
-      it("12.3 an attempt and its delivery's state are one write: recorded together, and none for an unknown task", async () => {
+      it("20.3 an attempt and its delivery's state are one write: recorded together, and none for an unknown task", async () => {
         const id = await finishedWithReport(T0 + 10);
         // Not awaited one by one: both land in the same order they were called, the read sees both.
         const recorded = store.recordAttempt(id, { status: "failed", attempts: 1, lastStatusCode: 400, lastError: "rejected" }, attempt(1, { outcome: "rejected", statusCode: 400, error: "rejected", nextAttemptAt: undefined }));
@@ -554,7 +554,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect(await store.listAttempts("no-such-task")).toEqual([]);
       });
 
-      it("12.4 the 7-day sweep removes a task's attempts with it", async () => {
+      it("20.4 the 7-day sweep removes a task's attempts with it", async () => {
         const id = await finishedWithReport(T0 + 1);
         await store.leaseDueDeliveries(T0 + 1, 1, LEASE_MS);
         await store.recordAttempt(id, { status: "delivered", attempts: 1, lastStatusCode: 200 }, attempt(1, { outcome: "delivered", statusCode: 200, error: undefined, nextAttemptAt: undefined }));
@@ -567,8 +567,8 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
-    describe("13. listTasks and countTasks (the console's views)", () => {
-      it("13.1 lists newest first with each task's webhook state, and filters by API, status, webhook status and id prefix", async () => {
+    describe("21. listTasks and countTasks (the console's views)", () => {
+      it("21.1 lists newest first with each task's webhook state, and filters by API, status, webhook status and id prefix", async () => {
         const delivered = await finishedWithReport(T0 + 10, { id: "aab-2" });
         await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
         await store.recordAttempt(delivered, { status: "delivered", attempts: 1, lastStatusCode: 200 });
@@ -589,7 +589,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect((await store.listTasks({ before: pending, limit: 1 })).map((task) => task.id)).toEqual([delivered]);
       });
 
-      it("13.2 counts an API's tasks by status and its reports by webhook status, not other APIs'", async () => {
+      it("21.2 counts an API's tasks by status and its reports by webhook status, not other APIs'", async () => {
         const delivered = await finishedWithReport(T0 + 10);
         await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
         await store.recordAttempt(delivered, { status: "delivered", attempts: 1, lastStatusCode: 200 });
@@ -606,7 +606,7 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect((await store.countTasks("nobody")).tasks.in_queue).toBe(0);
       });
 
-      it("13.3 activity counts finished tasks per slice and the submit-to-report latency of delivered ones", async () => {
+      it("21.3 activity counts finished tasks per slice and the submit-to-report latency of delivered ones", async () => {
         const id = await finishedWithReport(T0 + 10);
         await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
         await store.recordAttempt(id, { status: "delivered", attempts: 1, lastStatusCode: 200 }, { attempt: 1, startedAt: T0 + 100, durationMs: 50, origin: "http://127.0.0.1:9000", outcome: "delivered", statusCode: 200 });
