@@ -229,8 +229,11 @@ export class PredictorRuntime {
         store,
         now,
         checkCallbackAddress,
+        outbox,
+        reports: dispatcher,
         isShuttingDown: () => lifecycle.shuttingDown,
         onTaskCreated: (task) => metrics.taskSubmitted(task),
+        onTaskFinished: (task, outcome) => metrics.taskFinished(task, outcome),
         onPredicted: (api, outcome, durationMs) => metrics.predicted(api, outcome, durationMs),
       });
       const app = createApp({

@@ -30,7 +30,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (error instanceof RequestError) {
-      res.status(error.status).json({ error: error.message });
+      if (error.headers !== undefined) res.set(error.headers);
+      res.status(error.status).json({ error: error.message, ...error.details });
       return;
     }
     if (error instanceof RuntimeError && error.code === ErrorCode.storage) {

@@ -2,12 +2,13 @@ import { ErrorCode, RuntimeError } from "../errors.js";
 import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
 import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import { serializeOutcome } from "../tasks/outcome-json.js";
-import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
+import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { InThreadTransport, WorkerTransport, type BatchTransport } from "./batch-transport.js";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
+import type { DeliveryInsert, OutcomeUpdate } from "./sqlite-task-tables.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
-import type { ActivityBucket, CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
+import type { ActivityBucket, CreateTaskResult, RecoverySummary, RedeliverStoreResult, TaskStore } from "./task-store.js";
 
 export type { SqliteSynchronous } from "./sqlite-engine.js";
 
@@ -117,27 +118,20 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean> {
-    return this.#run<"finishTask">(() => ({
-      kind: "finishTask",
-      id,
-      outcome: {
-        status: outcome.status,
-        finishedAt: outcome.finishedAt,
-        outcome: serializeOutcome(outcome),
-        webhookSkipReason: delivery?.status === "skipped" ? delivery.reason : null,
-      },
-      delivery:
-        delivery?.status === "pending"
-          ? {
-              url: delivery.url,
-              auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
-              body: delivery.body,
-              webhookId: delivery.webhookId,
-              nextAttemptAt: delivery.nextAttemptAt,
-              leaseExpiresAt: delivery.leaseExpiresAt ?? null,
-            }
-          : null,
-    }));
+    return this.#run<"finishTask">(() => ({ kind: "finishTask", id, ...outcomeWrite(outcome, delivery) }));
+  }
+
+  cancelTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<TaskStatus | undefined> {
+    return this.#run<"cancelTask">(() => ({ kind: "cancelTask", id, ...outcomeWrite(outcome, delivery) }));
+  }
+
+  redeliver(id: string, now: number): Promise<RedeliverStoreResult> {
+    return this.#run<"redeliver">(() => ({ kind: "redeliver", id, now }));
+  }
+
+  redeliverFailed(api: string, finishedSince: number, now: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return this.#nothing([]);
+    return this.#run<"redeliverFailed">(() => ({ kind: "redeliverFailed", api, finishedSince, now, limit }));
   }
 
   countUnfinished(api: string): Promise<number> {
@@ -237,4 +231,27 @@ export class SqliteTaskStore implements TaskStore {
     const why = this.#state === "closed" ? "it was closed" : "open() was not awaited";
     return Promise.reject(new RuntimeError(ErrorCode.storage, `the task store is not open (${why}); no operation can run`));
   }
+}
+
+/** An outcome and its report (or why none) as the tables store them. */
+function outcomeWrite(outcome: TaskOutcome, delivery: NewDelivery | null): { outcome: OutcomeUpdate; delivery: DeliveryInsert | null } {
+  return {
+    outcome: {
+      status: outcome.status,
+      finishedAt: outcome.finishedAt,
+      outcome: serializeOutcome(outcome),
+      webhookSkipReason: delivery?.status === "skipped" ? delivery.reason : null,
+    },
+    delivery:
+      delivery?.status === "pending"
+        ? {
+            url: delivery.url,
+            auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
+            body: delivery.body,
+            webhookId: delivery.webhookId,
+            nextAttemptAt: delivery.nextAttemptAt,
+            leaseExpiresAt: delivery.leaseExpiresAt ?? null,
+          }
+        : null,
+  };
 }

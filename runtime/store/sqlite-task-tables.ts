@@ -1,8 +1,8 @@
 import type Database from "better-sqlite3";
 import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
 import type { AttemptRecord, DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
-import type { TaskRecord } from "../tasks/task.js";
-import { bucketActivity, type ActivityBucket, type RecoverySummary } from "./task-store.js";
+import type { TaskRecord, TaskStatus } from "../tasks/task.js";
+import { bucketActivity, type ActivityBucket, type RecoverySummary, type RedeliverStoreResult } from "./task-store.js";
 import {
   toAttemptRecord,
   toDeliveryRecord,
@@ -64,6 +64,10 @@ export class SqliteTaskTables {
   readonly #finishTask: Database.Statement;
   readonly #insertDelivery: Database.Statement;
   readonly #countUnfinished: Database.Statement;
+  readonly #taskStatus: Database.Statement;
+  readonly #deliveryStatus: Database.Statement;
+  readonly #redeliver: Database.Statement;
+  readonly #redeliverFailed: Database.Statement;
   readonly #requeueInProgress: Database.Statement;
   readonly #releaseLeases: Database.Statement;
   readonly #countQueued: Database.Statement;
@@ -112,6 +116,19 @@ export class SqliteTaskTables {
     this.#countUnfinished = db.prepare(
       `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue')
             + (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_progress') AS n`,
+    );
+    this.#taskStatus = db.prepare("SELECT status FROM tasks WHERE id = ?");
+    this.#deliveryStatus = db.prepare("SELECT status FROM deliveries WHERE task_id = ?");
+    // A fresh schedule: the retry policy counts attempts, so 0 starts it again from its first wait.
+    const freshSchedule = `status = 'pending', attempts = 0, next_attempt_at = @now, last_status_code = NULL, last_error = NULL, lease_expires_at = NULL`;
+    this.#redeliver = db.prepare(`UPDATE deliveries SET ${freshSchedule} WHERE task_id = @id AND status != 'pending'`);
+    this.#redeliverFailed = db.prepare(
+      `UPDATE deliveries SET ${freshSchedule}
+       WHERE task_id IN (
+         SELECT d.task_id FROM deliveries d JOIN tasks t ON t.id = d.task_id
+         WHERE d.api = @api AND d.status = 'failed' AND t.finished_at >= @finishedSince
+         ORDER BY t.finished_at, t.seq LIMIT @limit)
+       RETURNING task_id`,
     );
     this.#requeueInProgress = db.prepare("UPDATE tasks SET status = 'in_queue', started_at = NULL WHERE status = 'in_progress'");
     this.#releaseLeases = db.prepare("UPDATE deliveries SET lease_expires_at = NULL WHERE status = 'pending' AND lease_expires_at IS NOT NULL");
@@ -183,6 +200,30 @@ export class SqliteTaskTables {
       this.#insertDelivery.run(id, finished.api, delivery.url, delivery.auth, delivery.body, delivery.webhookId, delivery.nextAttemptAt, delivery.leaseExpiresAt);
     }
     return true;
+  }
+
+  /** The task's status before; cancelled (with its report) only when it was queued or running. */
+  cancelTask(id: string, outcome: OutcomeUpdate, delivery: DeliveryInsert | null): TaskStatus | undefined {
+    const before = this.#taskStatus.get(id) as { status: TaskStatus } | undefined;
+    if (before === undefined) return undefined;
+    if (before.status === "in_queue" || before.status === "in_progress") this.finishTask(id, outcome, delivery);
+    return before.status;
+  }
+
+  redeliver(id: string, now: number): RedeliverStoreResult {
+    const task = this.#taskStatus.get(id) as { status: TaskStatus } | undefined;
+    if (task === undefined) return "unknown";
+    if (task.status === "in_queue" || task.status === "in_progress") return "unfinished";
+    const delivery = this.#deliveryStatus.get(id) as { status: string } | undefined;
+    if (delivery === undefined) return "no-report";
+    if (delivery.status === "pending") return "pending";
+    this.#redeliver.run({ id, now });
+    return "scheduled";
+  }
+
+  redeliverFailed(api: string, finishedSince: number, now: number, limit: number): string[] {
+    const rows = this.#redeliverFailed.all({ api, finishedSince, now, limit }) as Array<{ task_id: string }>;
+    return rows.map((row) => row.task_id);
   }
 
   countUnfinished(api: string): number {

@@ -1,6 +1,6 @@
 import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
 import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
-import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
+import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 
 /** Result of {@link TaskStore.createTask}. */
 export interface CreateTaskResult {
@@ -20,6 +20,12 @@ export interface ActivityBucket {
   p50LatencyMs?: number;
   p99LatencyMs?: number;
 }
+
+/**
+ * How {@link TaskStore.redeliver} ended: `scheduled` (its report is pending again, due at once), `pending` (a
+ * delivery is still under way: nothing changed), `no-report` (finished without a report), `unfinished`, `unknown`.
+ */
+export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown";
 
 /** What {@link TaskStore.recover} found and repaired at start-up. */
 export interface RecoverySummary {
@@ -89,6 +95,27 @@ export interface TaskStore {
    * `leaseExpiresAt` is stored leased to the caller, as if `leaseDueDeliveries` had handed it out.
    */
   finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean>;
+
+  /**
+   * Cancels a task that has not finished: like {@link finishTask} with a cancelled outcome (and its report, or why
+   * none), in one atomic step. Resolves to the status the task had just before: `in_queue` (it will never be
+   * claimed) or `in_progress` (whoever runs it must stop it; its later outcome is dropped) when it was cancelled,
+   * a finished status when it had finished already (nothing changed), undefined for an unknown task.
+   */
+  cancelTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<TaskStatus | undefined>;
+
+  /**
+   * Makes a finished task's report pending again with a fresh schedule: same body and webhook-id, attempts back to
+   * 0, the last status code and error cleared, due at `now`. Refused (nothing changed) while a delivery is pending.
+   */
+  redeliver(id: string, now: number): Promise<RedeliverStoreResult>;
+
+  /**
+   * Redelivers (as {@link redeliver}) up to `limit` of the reports of `api` that finally failed, of tasks finished at or
+   * after `finishedSince`, oldest first; resolves to their task ids. A redelivered report is pending, so a next call
+   * finds the ones after it: call again until fewer than `limit` come back.
+   */
+  redeliverFailed(api: string, finishedSince: number, now: number, limit: number): Promise<string[]>;
 
   /** Tasks of this API that are queued or running: the count max_replica_concurrency bounds. */
   countUnfinished(api: string): Promise<number>;

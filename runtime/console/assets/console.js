@@ -16,6 +16,8 @@
     polls: 0,
     activity: new Map(),
     confirming: "",
+    /** What the last redeliver-all of each API did, shown on its card. */
+    notes: new Map(),
   };
 
   function el(tag, className, text) {
@@ -141,7 +143,7 @@
     return box;
   }
 
-  function redeliverAll(api, card) {
+  function redeliverAll(api) {
     const actions = el("div", "actions");
     if (!api.webhook) return actions;
     const failed = api.reports.failed;
@@ -159,9 +161,15 @@
       yes.addEventListener("click", async () => {
         yes.disabled = true;
         try {
+          // Pinned once, so every page of the same job covers the same window; each page redelivers up to 1000.
           const since = new Date(Date.now() - KEPT_MS).toISOString();
-          const answer = await call(`${encodeURIComponent(api.name)}/redeliver-failed?since=${encodeURIComponent(since)}`, { method: "POST" });
-          card.dataset.result = JSON.stringify(answer);
+          let redelivered = 0;
+          for (let page = 0; page < 1000; page++) {
+            const answer = await call(`${encodeURIComponent(api.name)}/redeliver-failed?since=${encodeURIComponent(since)}&limit=1000`, { method: "POST" });
+            redelivered += answer.redelivered;
+            if (!answer.more) break;
+          }
+          state.notes.set(api.name, `redelivered ${redelivered} report${redelivered === 1 ? "" : "s"}`);
           showError("");
         } catch (error) {
           showError(`redeliver all of ${api.name}: ${error.message}`);
@@ -178,9 +186,11 @@
     button.disabled = failed === 0;
     button.addEventListener("click", () => {
       state.confirming = api.name;
+      state.notes.delete(api.name);
       refreshOverview();
     });
     actions.append(button);
+    if (state.notes.has(api.name)) actions.append(el("span", "muted note", state.notes.get(api.name)));
     return actions;
   }
 
@@ -193,7 +203,7 @@
       title.append(" ", el("span", "muted", api.kind));
       card.append(title, countsGrid(api));
       if (api.kind === "AsyncAPI") card.append(chart(state.activity.get(api.name)));
-      card.append(redeliverAll(api, card));
+      card.append(redeliverAll(api));
       return card;
     });
     box.replaceChildren(...cards);
