@@ -250,7 +250,7 @@ export class PredictorRuntime {
             store,
             apis: apiConfigs,
             access: options.adminKey === undefined ? { kind: "loopback" } : { kind: "admin-key", key: options.adminKey },
-            engine: { name: options.store === undefined ? "sqlite" : store.constructor.name },
+            engine: { name: store.constructor.name.replace(/TaskStore$/, "").toLowerCase() },
             now,
           }) }),
         },

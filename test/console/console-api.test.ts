@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { deliveryYaml, postJson, waitForSettledWebhook } from "../helpers/delivery-config.js";
 import { answerWith, startRecorder, type Recorder } from "../helpers/recorder.js";
 import { startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
+import { redisServerAvailable, startRedisServer } from "../helpers/redis-server.js";
+import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
 
 const SIGNING_SECRET = `whsec_${Buffer.from("console-test-signing-secret-32by").toString("base64")}`;
 const CALLBACK_PASSWORD = "callback-password-never-shown-9c1f";
@@ -201,6 +203,45 @@ describe("console secrets scan", () => {
     } finally {
       await runtime.close();
       await receiver.close();
+    }
+  });
+});
+
+const redisAvailable = redisServerAvailable();
+if (!redisAvailable) {
+  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
+  console.warn("\n*** SKIPPED: the console on --engine redis needs redis-server (apt-get install redis-server) ***\n");
+}
+
+describe.skipIf(!redisAvailable)("console on --engine redis", () => {
+  it("shows counts, the task list and a report's attempts from the Redis store", async () => {
+    const redis = await startRedisServer();
+    const receiver = await startRecorder(answerWith([503, 200]));
+    const runtime = await startTestRuntime({
+      yaml: deliveryYaml({ name: "hooks", webhook: { default_callback_url: `${receiver.url}/hook` } }),
+      store: new RedisTaskStore({ url: redis.url }),
+    });
+    try {
+      const id = String((await postJson(`${runtime.url}/hooks`, { on: "redis" })).body.id);
+      expect(await waitForSettledWebhook(runtime, `/hooks/${id}`)).toMatchObject({ status: "delivered", attempts: 2 });
+      const overview = await get(`${runtime.url}/console/api/overview`);
+      expect(overview.json.engine).toBe("redis");
+      expect(overview.json.apis[0]).toMatchObject({ name: "hooks", tasks: { completed: 1 }, reports: { delivered: 1 } });
+      expect((await get(`${runtime.url}/console/api/tasks?webhook_status=delivered`)).json.tasks.map((task: any) => task.id)).toEqual([id]);
+      const detail = await get(`${runtime.url}/console/api/tasks/${id}`);
+      expect(detail.json.payload).toEqual({ on: "redis" });
+      expect(detail.json.attempts.map((a: any) => [a.attempt, a.outcome, a.status_code])).toEqual([
+        [1, "retryable", 503],
+        [2, "delivered", 200],
+      ]);
+      const activity = await get(`${runtime.url}/console/api/activity?api=hooks`);
+      const delivered = activity.json.buckets.filter((bucket: any) => bucket.delivered > 0);
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0].p99_latency_ms).toBeGreaterThanOrEqual(0);
+    } finally {
+      await runtime.close();
+      await receiver.close();
+      await redis.stop();
     }
   });
 });
