@@ -21,6 +21,7 @@ interface ReceiverFlags {
   enforce: boolean;
   quirk?: ReceiverQuirk[];
   quiet?: boolean;
+  allowResend?: string[];
 }
 
 /** `predictor-runtime receiver`: runs the mock webhook receiver of contract section 6 until SIGINT or SIGTERM. */
@@ -45,6 +46,11 @@ export const registerReceiverCommand: RegisterCommand = (program: Command) => {
           return [...(names ?? []), name as ReceiverQuirk];
         }),
     )
+    .option(
+      "--allow-resend <prefix>",
+      "a URL prefix (besides loopback) the live page may resend a recorded delivery to; repeat for several",
+      (prefix: string, prefixes: string[] | undefined) => [...(prefixes ?? []), prefix],
+    )
     .option("--quiet", "do not print a line per delivery")
     .action((flags: ReceiverFlags) => runAction("receiver", () => runReceiver(flags)));
 };
@@ -59,6 +65,7 @@ async function runReceiver(flags: ReceiverFlags): Promise<void> {
     ...(await loadReceiverTls({ ...(flags.tls === undefined ? {} : { tlsDir: flags.tls }), ...(flags.mtls === undefined ? {} : { mtlsDir: flags.mtls }) })),
     ...(flags.basic === undefined ? {} : { basic: parseBasicCredentials(flags.basic) }),
     ...(flags.secret === undefined ? {} : { secret: flags.secret }),
+    ...(flags.allowResend === undefined ? {} : { resendAllow: flags.allowResend }),
     ...(flags.rules === undefined ? {} : { rules: (await readRulesFile(flags.rules)).rules }),
     ...(flags.quiet ? {} : { onDelivery: (delivery: Delivery) => process.stdout.write(`${deliveryLine(delivery)}\n`) }),
   };

@@ -54,6 +54,7 @@ export class MockReceiver {
       baseUrl: () => this.#url,
       rules: () => ({ rules: [...this.#rules.rules] }),
       setRules: (document) => this.#replaceRules(document),
+      resendAllow: this.#options.resendAllow,
     });
     const { basic, secret, signatureToleranceS, clientCa, enforce, quirks, maxBodyBytes, onDelivery } = this.#options;
     this.#recorder = new DeliveryRecorder({
