@@ -82,8 +82,9 @@ export function taskDetailJson(task: TaskRecord, attempts: readonly AttemptRecor
   };
   const callbackUrl = task.callback?.url ?? api?.webhook.defaultCallbackUrl;
   if (callbackUrl !== undefined) members.callback_url = redactCallbackUrl(callbackUrl);
-  const authKind = task.callback?.auth?.kind ?? (api?.webhook.defaultCallbackAuth === undefined ? undefined : `${api.webhook.defaultCallbackAuth.kind} (the API's default)`);
-  if (authKind !== undefined) members.callback_auth = authKind;
+  // Per-request credentials are erased from the task once it finishes, so their kind shows only until then.
+  if (task.callback?.auth !== undefined) members.callback_auth = `${task.callback.auth.kind} (per request)`;
+  else if (task.callback?.url === undefined && api?.webhook.defaultCallbackAuth !== undefined) members.callback_auth = `${api.webhook.defaultCallbackAuth.kind} (the API's default_callback_auth)`;
   embedded(members, "payload", task.payloadJson);
   const outcome = task.outcome;
   if (outcome?.status === "completed") embedded(members, "result", outcome.resultJson);

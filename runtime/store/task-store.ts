@@ -75,6 +75,12 @@ export interface TaskStore {
   readonly warnings?: readonly string[];
 
   /**
+   * Why the engine counts as not answering right now (a call pending past its deadline), or undefined: health
+   * probes answer 503 meanwhile. Engines without a deadline leave it out.
+   */
+  stalled?(): Error | undefined;
+
+  /**
    * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task
    * is stored in_progress, already claimed by the caller (claimQueued never hands it out).
    */

@@ -4,7 +4,7 @@ import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { runPrediction, type RunPredictionOptions } from "./run-prediction.js";
+import { parseStoredPayload, runPrediction, type RunPredictionOptions } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -56,6 +56,8 @@ export class ApiWorker {
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ApiWorkerOptions) {
+    // Every running prediction with a timeout listens on it: many at once are expected, not a leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#predictionOptions = { now: this.#now };
@@ -163,7 +165,11 @@ export class ApiWorker {
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        outcome = await runPrediction(predictor, JSON.parse(task.payloadJson), task.id, { ...this.#predictionOptions, signal: controller.signal });
+        const stored = parseStoredPayload(task.payloadJson);
+        outcome =
+          "outcome" in stored
+            ? stored.outcome
+            : await runPrediction(predictor, stored.payload, task.id, { ...this.#predictionOptions, signal: controller.signal });
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).

@@ -116,7 +116,7 @@ describe.skipIf(missing)("console page GET /console in chromium", () => {
       await row.click();
       await page.locator('#task-actions [data-action="cancel"]').click();
       await expect.poll(() => row.locator(".status").first().textContent(), { timeout: 10_000 }).toBe("cancelled");
-      expect(await page.locator('#task-actions [data-action="cancel"]').count()).toBe(0);
+      await expect.poll(() => page.locator('#task-actions [data-action="cancel"]').count()).toBe(0);
       const status = (await (await fetch(`${runtime.url}/stuck/${id}`)).json()) as { status: string };
       expect(status.status).toBe("cancelled");
       expect(errors).toEqual([]);
