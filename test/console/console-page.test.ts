@@ -161,4 +161,26 @@ describe.skipIf(missing)("console page GET /console in chromium", () => {
       await page.close();
     }
   });
+
+  it("with an admin key, the page asks for it and then shows the console", async () => {
+    const key = "console-page-admin-key-42a7c9e1";
+    const keyed = await startTestRuntime({ yaml: deliveryYaml({ name: "keyed", webhook: { post_inference_hooks: [] } }), adminKey: key });
+    const { page } = await openPage(browser);
+    try {
+      await page.goto(`${keyed.url}/console`);
+      await page.locator("#key-form").waitFor();
+      expect(await page.locator("#error").textContent()).toContain("admin key");
+      expect(await page.locator(".card").count()).toBe(0);
+      await page.locator("#key-input").fill(key);
+      await page.locator("#key-form button").click();
+      await page.locator('.card[data-api="keyed"]').waitFor();
+      expect(await page.locator("#key-form").isHidden()).toBe(true);
+      // The key stays in the tab, never in the URL or the page's text.
+      expect(page.url()).not.toContain(key);
+      expect(await page.locator("body").textContent()).not.toContain(key);
+    } finally {
+      await page.close();
+      await keyed.close();
+    }
+  });
 });
