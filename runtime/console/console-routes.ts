@@ -9,6 +9,7 @@ import type { TaskStore } from "../store/task-store.js";
 import type { TaskStatus, WebhookStatus } from "../tasks/task.js";
 import { consoleAccess, type ConsoleAccess } from "./console-access.js";
 import { activityView, apiView, summaryView, taskDetailJson } from "./console-views.js";
+import { ThrottledReads } from "./throttled-reads.js";
 
 /** Options of {@link consoleRoutes}. */
 export interface ConsoleOptions {
@@ -51,6 +52,7 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   const now = options.now ?? Date.now;
   const router = Router();
   const guard = consoleAccess(access);
+  const reads = new ThrottledReads();
 
   const page = (_req: Request, res: import("express").Response): void => {
     res.status(200).type("html").set("content-security-policy", CONTENT_SECURITY_POLICY).set("cache-control", "no-cache").sendFile(join(ASSETS_DIR, "index.html"));
@@ -75,14 +77,15 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   const api = Router();
   api.use(guard);
   api.get("/overview", async (_req, res) => {
-    const views = await Promise.all([...apis.values()].map(async (config) => apiView(config, await store.countTasks(config.name))));
+    const at = now();
+    const views = await Promise.all([...apis.values()].map(async (config) => apiView(config, await reads.read(`counts:${config.name}`, at, () => store.countTasks(config.name)))));
     res.status(200).json({ engine: options.engine.name, now: now(), apis: views });
   });
   api.get("/activity", async (req, res) => {
     const name = knownApi(apis, query(req, "api"));
     const until = now();
     const since = Math.floor(until / MINUTE_MS) * MINUTE_MS - (ACTIVITY_MINUTES - 1) * MINUTE_MS;
-    const buckets = await store.activity(name, since, since + ACTIVITY_MINUTES * MINUTE_MS, MINUTE_MS);
+    const buckets = await reads.read(`activity:${name}`, until, () => store.activity(name, since, since + ACTIVITY_MINUTES * MINUTE_MS, MINUTE_MS));
     res.status(200).json({ api: name, bucket_ms: MINUTE_MS, now: until, buckets: buckets.map(activityView) });
   });
   api.get("/tasks", async (req, res) => {
