@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { ApiConfig, RuntimeConfig } from "./config/api-config.js";
 import { ErrorCode, RequestError, RuntimeError } from "./errors.js";
+import { consoleRoutes } from "./console/console-routes.js";
 import { createApp } from "./http/app.js";
 import { docsRoutes } from "./http/docs-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
@@ -55,6 +56,11 @@ export interface RuntimeOptions {
    * loop that serves submits and runs predict(); `"main"` makes them on the event loop. @defaultValue "worker"
    */
   webhookThread?: "worker" | "main";
+  /**
+   * The key `/console` and its JSON ask for (`Authorization: Bearer KEY`); without one they answer loopback
+   * clients only.
+   */
+  adminKey?: string;
   log?: Logger;
   /** @defaultValue 10 MiB */
   bodyLimitBytes?: number;
@@ -248,7 +254,17 @@ export class PredictorRuntime {
         failure: () => lifecycle.failure ?? store.stalled?.(),
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
         serveApis: role !== "worker",
-        prefixedRoutes: { "/docs": docsRoutes() },
+        prefixedRoutes: {
+          "/docs": docsRoutes(),
+          // A worker process serves operations routes only; the console is on the processes that serve the APIs.
+          ...(role === "worker" ? {} : { "/console": consoleRoutes({
+            store,
+            apis: apiConfigs,
+            access: options.adminKey === undefined ? { kind: "loopback" } : { kind: "admin-key", key: options.adminKey },
+            engine: { name: store.constructor.name.replace(/TaskStore$/, "").toLowerCase() },
+            now,
+          }) }),
+        },
         extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis))],
       });
       const server = createServer(app);

@@ -17,7 +17,7 @@ export const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 300, 1800, 7200, 18000, 36000, 36
 export const DEFAULT_MAX_REPLICA_CONCURRENCY = 1024;
 
 /** API names the runtime's own routes use; an API may not take them. */
-export const RESERVED_API_NAMES = ["healthz", "readyz", "metrics", "docs", "v1"] as const;
+export const RESERVED_API_NAMES = ["healthz", "readyz", "metrics", "docs", "v1", "console"] as const;
 
 const basicAuthSchema = {
   type: "object",

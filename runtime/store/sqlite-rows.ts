@@ -1,8 +1,9 @@
-import type { DeliveryRecord } from "../tasks/delivery.js";
+import type { TaskSummary } from "../engine/engine.js";
+import type { AttemptOutcomeKind, AttemptRecord, DeliveryRecord } from "../tasks/delivery.js";
 import { ERASED_AUTH } from "./sqlite-task-tables.js";
 import { webhookStateOf } from "../tasks/delivery.js";
 import { parseStoredOutcome } from "../tasks/outcome-json.js";
-import type { CallbackTarget, TaskRecord, TaskStatus } from "../tasks/task.js";
+import type { CallbackTarget, TaskRecord, TaskStatus, WebhookStatus } from "../tasks/task.js";
 
 /** A row of `tasks`, as SQLite returns it. */
 export interface TaskRow {
@@ -89,4 +90,56 @@ export function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
   if (row.last_status_code !== null) record.lastStatusCode = row.last_status_code;
   if (row.last_error !== null) record.lastError = row.last_error;
   return record;
+}
+
+/** A row of `attempts`. */
+export interface AttemptRow {
+  task_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  origin: string;
+  outcome: string;
+  status_code: number | null;
+  error: string | null;
+  next_attempt_at: number | null;
+}
+
+/** A task list row: the task's state and its report's, without payload or outcome. */
+export interface TaskSummaryRow {
+  id: string;
+  api: string;
+  status: string;
+  created_at: number;
+  finished_at: number | null;
+  webhook_skip_reason: string | null;
+  d_status: string | null;
+  d_attempts: number | null;
+}
+
+export function toAttemptRecord(row: AttemptRow): AttemptRecord {
+  const record: AttemptRecord = {
+    attempt: row.attempt,
+    startedAt: row.started_at,
+    durationMs: row.duration_ms,
+    origin: row.origin,
+    outcome: row.outcome as AttemptOutcomeKind,
+  };
+  if (row.status_code !== null) record.statusCode = row.status_code;
+  if (row.error !== null) record.error = row.error;
+  if (row.next_attempt_at !== null) record.nextAttemptAt = row.next_attempt_at;
+  return record;
+}
+
+export function toTaskSummary(row: TaskSummaryRow): TaskSummary {
+  const summary: TaskSummary = { id: row.id, api: row.api, status: row.status as TaskStatus, createdAt: row.created_at };
+  if (row.finished_at !== null) summary.finishedAt = row.finished_at;
+  if (row.d_status !== null) {
+    summary.webhookStatus = row.d_status as WebhookStatus;
+    summary.webhookAttempts = row.d_attempts ?? 0;
+  } else if (row.webhook_skip_reason !== null) {
+    summary.webhookStatus = "skipped";
+    summary.webhookAttempts = 0;
+  }
+  return summary;
 }
