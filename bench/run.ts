@@ -10,6 +10,10 @@
  *   npm run bench -- --profile             CPU profiles of the children (node --cpu-prof), top items printed
  *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds
  *   npm run bench -- --only runtime        skip the floor (profiling; no ratio)
+ *   npm run bench -- --scaling             --engine redis: one --role api process and 1, 2, 3 --role worker processes
+ *                                          on one redis-server, tasks/s each
+ *   npm run bench -- --no-bullmq           skip the BullMQ peer (express + BullMQ on a redis-server it starts)
+ *                                          and the runtime on --engine redis (same server, database 1)
  *
  * Both systems run as child processes (their CPU and RSS are their own, as a user would run them); the harness
  * process holds the load generator and the receiver. On 2 cores that gives the system under test one core and the
@@ -30,6 +34,7 @@ import { closedLoop, openLoop, type LoadOptions, type PhaseResult, type PhaseTim
 import { startBenchReceiver, type BenchReceiver } from "./receiver.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
 import { quantile, round } from "./stats.js";
+import { redisServerAvailable, startRedisServer, type RedisServer } from "../test/helpers/redis-server.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..");
 
@@ -42,6 +47,8 @@ const { values: flags } = parseArgs({
     "serve-args": { type: "string", default: "" },
     variant: { type: "string", multiple: true, default: [] },
     only: { type: "string" },
+    scaling: { type: "boolean", default: false },
+    "no-bullmq": { type: "boolean", default: false },
     rounds: { type: "string" },
     users: { type: "string", default: "512" },
     "load-fraction": { type: "string", default: "0.5" },
@@ -84,6 +91,19 @@ const floor: System = {
       cwd: workDir,
     }),
 };
+
+/** The BullMQ peer (bench/bullmq-peer-server.ts) on its own redis-server, started by the bench. */
+function bullmqPeer(redis: RedisServer): System {
+  return {
+    name: "bullmq",
+    start: (receiver, workDir, profileDir) =>
+      startServerProcess({
+        nodeFlags: cpuProfileFlags(profileDir),
+        args: [join(REPO_ROOT, "bin/run-ts.js"), join(REPO_ROOT, "bench/bullmq-peer-server.ts"), "--callback-url", receiver.url, "--redis-url", redis.url],
+        cwd: workDir,
+      }),
+  };
+}
 
 /** The runtime as a user runs it: `serve` with its defaults, plus `serveArgs`. */
 function runtime(name: string, extraArgs: string[]): System {
@@ -180,6 +200,10 @@ function fixedLine(run: Running, rate: number): Record<string, unknown> {
 
 async function main(): Promise<void> {
   emit({ bench: "machine", nproc: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, loadavg_1m: round(loadavg()[0] ?? 0) });
+  if (flags.scaling) {
+    await runScaling();
+    return;
+  }
   if (flags.depth) {
     emit(await runDepth({ tasks: Number(flags["depth-tasks"]), serveArgs: splitArgs(flags["serve-args"]) }));
     return;
@@ -188,7 +212,12 @@ async function main(): Promise<void> {
     const [name, ...args] = spec.split("=");
     return runtime(`runtime:${name}`, splitArgs(args.join("=")));
   });
-  const systems = [floor, runtime("runtime", splitArgs(flags["serve-args"])), ...variants].filter(
+  let redis: RedisServer | undefined;
+  const wantsPeer = !flags["no-bullmq"] && (flags.only === undefined || "bullmq".startsWith(flags.only));
+  if (wantsPeer && redisServerAvailable()) redis = await startRedisServer();
+  else if (wantsPeer) process.stderr.write("redis-server is not installed: the BullMQ peer is skipped (apt-get install redis-server)\n");
+  const redisRuntime = redis ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...splitArgs(flags["serve-args"])])] : [];
+  const systems = [floor, ...(redis ? [bullmqPeer(redis)] : []), runtime("runtime", splitArgs(flags["serve-args"])), ...redisRuntime, ...variants].filter(
     (system) => flags.only === undefined || system.name.startsWith(flags.only),
   );
   const receiver = await startBenchReceiver();
@@ -207,7 +236,8 @@ async function main(): Promise<void> {
     for (const run of running) emit(saturationLine(run));
 
     const floorRun = running.find((run) => run.system === floor);
-    const runtimes = running.filter((run) => run.system !== floor);
+    const peerRun = running.find((run) => run.system.name === "bullmq");
+    const runtimes = running.filter((run) => run.system !== floor && run !== peerRun);
     // Below saturation: a fraction of the floor's throughput (of the first system's, without a floor).
     const rate = quantile((floorRun ?? running[0]!).saturation.map((phase) => phase.throughputPerS), 0.5) * Number(flags["load-fraction"]);
     for (const run of running) {
@@ -219,7 +249,7 @@ async function main(): Promise<void> {
     const peakRssMb = new Map(running.map((run) => [run.system.name, run.server.memory().peakRssBytes / 2 ** 20]));
     for (const [system, mb] of peakRssMb) emit({ bench: "e2e", system, peak_rss_mb: round(mb) });
 
-    if (floorRun !== undefined) for (const run of runtimes) emit(summaryLine(run, floorRun, rate, peakRssMb));
+    if (floorRun !== undefined) for (const run of [...(peerRun ? [peerRun] : []), ...runtimes]) emit(summaryLine(run, floorRun, peerRun, rate, peakRssMb));
   } finally {
     for (const run of running) {
       const exit = await run.server.stop("SIGTERM", 15_000);
@@ -228,17 +258,49 @@ async function main(): Promise<void> {
       if (run.profileDir !== undefined) emitProfile(run.system.name, run.profileDir);
     }
     await receiver.close();
+    await redis?.stop();
+  }
+}
+
+/** `--scaling`: the Redis engine with one API process and 1, 2 and 3 worker processes, each count on a fresh server. */
+async function runScaling(): Promise<void> {
+  if (!redisServerAvailable()) throw new Error("--scaling needs redis-server (apt-get install redis-server)");
+  const receiver = await startBenchReceiver();
+  try {
+    for (const workers of [1, 2, 3]) {
+      const redis = await startRedisServer();
+      const workDir = mkdtempSync(join(tmpdir(), `bench-scaling-${workers}-`));
+      writeFileSync(join(workDir, "cortex.yaml"), benchConfig(receiver.url, "noop.ts", { threads: 64, maxQueue: 100_000 }));
+      const engineArgs = (role: string): string[] => ["--engine", "redis", "--redis-url", redis.url, "--role", role];
+      const servers: ServerProcess[] = [];
+      try {
+        servers.push(await startServerProcess({ args: runtimeServeArgs(workDir, engineArgs("api")), cwd: workDir, stdoutFile: join(workDir, "api.log") }));
+        for (let n = 0; n < workers; n++) servers.push(await startServerProcess({ args: runtimeServeArgs(workDir, engineArgs("worker")), cwd: workDir, stdoutFile: join(workDir, `worker-${n}.log`) }));
+        const api: Running = { system: { name: `redis-${workers}w`, start: () => Promise.reject(new Error("started")) }, server: servers[0]!, workDir, profileDir: undefined, saturation: [], saturationCpuMs: 0, saturationMainThreadCpuMs: 0 };
+        const phase = await closedLoop({ ...loadOptions(api, receiver, SATURATION), users: USERS });
+        emit({ bench: "scaling", engine: "redis", api_processes: 1, worker_processes: workers, throughput_per_s: round(phase.throughputPerS), p50_ms: round(phase.p50Ms), p99_ms: round(phase.p99Ms), completed: phase.completed });
+      } finally {
+        for (const server of servers) await server.stop("SIGTERM", 15_000);
+        await redis.stop();
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await receiver.close();
   }
 }
 
 /** The comparison of one runtime with the floor: `ratio` is the median over rounds of the paired throughput ratios. */
-function summaryLine(run: Running, floorRun: Running, rate: number, peakRssMb: Map<string, number>): Record<string, unknown> {
-  const ratios = run.saturation.map((phase, index) => phase.throughputPerS / floorRun.saturation[index]!.throughputPerS);
+function summaryLine(run: Running, floorRun: Running, peerRun: Running | undefined, rate: number, peakRssMb: Map<string, number>): Record<string, unknown> {
+  const pairedRatios = (baseline: Running): number[] => run.saturation.map((phase, index) => phase.throughputPerS / baseline.saturation[index]!.throughputPerS);
+  const ratios = pairedRatios(floorRun);
+  const peerRatios = peerRun !== undefined && peerRun !== run ? pairedRatios(peerRun) : undefined;
   return {
     bench: "summary",
     system: run.system.name,
     ratio: round(quantile(ratios, 0.5)),
     ratio_rounds: ratios.map(round),
+    ...(peerRatios ? { ratio_vs_bullmq: round(quantile(peerRatios, 0.5)), ratio_vs_bullmq_rounds: peerRatios.map(round) } : {}),
     cpu_ratio: round(cpuPerTask(floorRun, "process") / cpuPerTask(run, "process")),
     main_thread_cpu_ratio: round(cpuPerTask(floorRun, "main") / cpuPerTask(run, "main")),
     throughput_per_s: { runtime: round(quantile(run.saturation.map((p) => p.throughputPerS), 0.5)), floor: round(quantile(floorRun.saturation.map((p) => p.throughputPerS), 0.5)) },

@@ -39,8 +39,14 @@ export interface RuntimeOptions {
    * per task. @defaultValue "interval"
    */
   fsync?: "commit" | "interval";
-  /** Replaces the SQLite store (another engine). */
+  /** Replaces the SQLite store (another engine, such as the RedisTaskStore of `--engine redis`). */
   store?: TaskStore;
+  /**
+   * What this process does, with an engine other processes share: `"api"` serves HTTP (and runs RealtimeAPIs) but
+   * predicts no queued task and sends no report; `"worker"` predicts and delivers, serving only the operations
+   * routes; `"all"` does both. @defaultValue "all"
+   */
+  role?: "all" | "api" | "worker";
   /**
    * Where webhook attempts are made: `"worker"`, a thread of their own, keeps the HTTP client's work off the event
    * loop that serves submits and runs predict(); `"main"` makes them on the event loop. @defaultValue "worker"
@@ -92,6 +98,7 @@ export class PredictorRuntime {
   readonly #log: Logger;
   readonly #gracePeriodMs: number;
   readonly #sweepTimer: NodeJS.Timeout;
+  readonly #pollTimer: NodeJS.Timeout | undefined;
   /** Shared with the TaskService, which refuses new work once shutdown began, and the health routes. */
   readonly #lifecycle: Lifecycle;
   /**
@@ -111,6 +118,7 @@ export class PredictorRuntime {
     log: Logger;
     gracePeriodMs: number;
     sweepTimer: NodeJS.Timeout;
+    pollTimer: NodeJS.Timeout | undefined;
     ready: Promise<void>;
     lifecycle: Lifecycle;
   }) {
@@ -123,6 +131,7 @@ export class PredictorRuntime {
     this.#log = parts.log;
     this.#gracePeriodMs = parts.gracePeriodMs;
     this.#sweepTimer = parts.sweepTimer;
+    this.#pollTimer = parts.pollTimer;
     this.ready = parts.ready;
     this.failed = (parts.store.failure ?? new Promise<never>(() => undefined)).then((error) => {
       this.#lifecycle.failure = error;
@@ -146,13 +155,16 @@ export class PredictorRuntime {
     for (const warning of config.warnings) log.warn(warning);
 
     const predictors = await loadPredictors(config.apis);
-    const store =
+    const store: TaskStore =
       options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "commit" ? "full" : "normal" });
     await store.open();
+    for (const warning of store.warnings ?? []) log.warn(warning);
+    const role = options.role ?? "all";
+    const works = role !== "api";
     const sender: AttemptSender = options.webhookThread === "main" ? new InThreadSender(config.apis) : new AttemptThread(config.apis, { log });
     try {
       const recovered = await store.recover();
-      log.info(recovered, "task store opened");
+      log.info({ ...recovered, role }, "task store opened");
 
       const apis = new Map<string, ApiRuntime>();
       const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
@@ -221,12 +233,21 @@ export class PredictorRuntime {
         log,
         failure: () => lifecycle.failure,
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+        serveApis: role !== "worker",
         prefixedRoutes: { "/docs": docsRoutes() },
         extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis))],
       });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
-      dispatcher.start();
+      if (works) dispatcher.start();
+      // Another process may queue tasks and schedule reports in a shared engine: look for them now and then.
+      const pollTimer =
+        store.pollIntervalMs === undefined || !works
+          ? undefined
+          : setInterval(() => {
+              for (const api of apis.values()) api.worker?.notifyQueued();
+              dispatcher.notify();
+            }, store.pollIntervalMs).unref();
 
       const sweep = (): void => {
         store
@@ -237,7 +258,7 @@ export class PredictorRuntime {
       sweep();
       const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
 
-      const ready = runSetups(apis, log);
+      const ready = runSetups(apis, log, works);
       ready.catch(() => undefined); // The caller decides what a failed setup means; never an unhandled rejection.
       const runtime = new PredictorRuntime({
         server,
@@ -248,6 +269,7 @@ export class PredictorRuntime {
         log,
         gracePeriodMs: options.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
         sweepTimer,
+        pollTimer,
         ready,
         lifecycle,
       });
@@ -287,6 +309,7 @@ export class PredictorRuntime {
     this.#log.info({ gracePeriodMs }, "shutting down");
     this.#lifecycle.shuttingDown = true;
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#pollTimer);
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
@@ -316,7 +339,7 @@ async function loadPredictors(apis: readonly ApiConfig[]): Promise<Map<string, P
 }
 
 /** Awaits every setup() at once; an API starts working as soon as its own setup() finished. */
-async function runSetups(apis: Map<string, ApiRuntime>, log: Logger): Promise<void> {
+async function runSetups(apis: Map<string, ApiRuntime>, log: Logger, works: boolean): Promise<void> {
   await Promise.all(
     [...apis.values()].map(async (api) => {
       const started = Date.now();
@@ -328,7 +351,7 @@ async function runSetups(apis: Map<string, ApiRuntime>, log: Logger): Promise<vo
         throw new RuntimeError(ErrorCode.predictorSetup, `setup() of the predictor ${api.config.predictor.path} (API ${api.config.name}) failed: ${message}`, { cause: error });
       }
       api.ready = true;
-      api.worker?.start();
+      if (works) api.worker?.start();
       log.info({ api: api.config.name, setupMs: Date.now() - started }, "predictor ready");
     }),
   );

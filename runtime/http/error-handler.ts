@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { RequestError } from "../errors.js";
+import { ErrorCode, RequestError, RuntimeError } from "../errors.js";
 import { requestPath } from "./request-log.js";
 
 /** Answers any route nobody claimed with a JSON 404 that says what exists. */
@@ -31,6 +31,12 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (error instanceof RequestError) {
       res.status(error.status).json({ error: error.message });
+      return;
+    }
+    if (error instanceof RuntimeError && error.code === ErrorCode.storage) {
+      // The task store is away (Redis restarting, a disk failing): nothing was accepted, and a retry may succeed.
+      log.warn({ err: error, method: req.method, path: requestPath(req) }, "the task store did not answer");
+      res.status(503).set("retry-after", "1").json({ error: "the task store is unavailable right now, so nothing was accepted; retry in a moment" });
       return;
     }
     const parserError = error as BodyParserError;

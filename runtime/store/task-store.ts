@@ -47,6 +47,15 @@ export interface TaskStore {
   readonly failure?: Promise<Error>;
 
   /**
+   * Set by an engine that other processes share (Redis): tasks can be queued and reports scheduled without this
+   * process writing them, so the runtime looks for work this often (ms) besides being woken by its own writes.
+   */
+  readonly pollIntervalMs?: number;
+
+  /** What the engine found at `open()` that weakens its guarantees, with the fix; the runtime logs each. */
+  readonly warnings?: readonly string[];
+
+  /**
    * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task
    * is stored in_progress, already claimed by the caller (claimQueued never hands it out).
    */

@@ -1,0 +1,252 @@
+/**
+ * The Redis engine's operations, one Lua script each, so every operation is atomic on the server and a task's
+ * state never depends on two round trips. Keys are built inside the scripts from the prefix (ARGV[1]); the prefix
+ * carries a hash tag, so on Redis Cluster every key of one runtime lives in one slot (see README, "Past one Redis").
+ *
+ * Data model, under PREFIX:
+ *   seq                  INCR counter: the queue's order
+ *   apis                 SET of API names that ever had a task
+ *   task:ID              HASH id api format payload status created_at seq [idem callback started_at owner
+ *                             finished_at outcome skip_reason]
+ *   idem:API             HASH idempotency key -> task id
+ *   queue:API            ZSET task id -> seq: the API's queued tasks, oldest first
+ *   running:API          HASH task id -> owner: the API's tasks in progress and which process holds each
+ *   finished             ZSET task id -> finished_at: what the retention sweep walks
+ *   delivery:ID          HASH api url body webhook_id status attempts next_attempt_at [auth headers ignore_timeout
+ *                             lease_expires_at lease_owner last_status_code last_error]
+ *   due                  ZSET task id -> when the pending report is next due (its lease's end while leased)
+ *   leased               HASH task id -> owner of the lease
+ *   owner:OWNER          STRING with a TTL: the owner's heartbeat; gone = the process stopped
+ */
+
+/** Helpers every script starts with. */
+const PRELUDE = `
+local p = ARGV[1]
+local function read_task(id)
+  local task = redis.call('HGETALL', p .. 'task:' .. id)
+  if #task == 0 then return false end
+  local delivery = redis.call('HMGET', p .. 'delivery:' .. id, 'status', 'attempts', 'last_status_code', 'last_error')
+  return {task, delivery}
+end
+local function requeue(api, id)
+  local key = p .. 'task:' .. id
+  redis.call('HDEL', p .. 'running:' .. api, id)
+  if redis.call('HGET', key, 'status') ~= 'in_progress' then return 0 end
+  redis.call('HSET', key, 'status', 'in_queue')
+  redis.call('HDEL', key, 'started_at', 'owner')
+  redis.call('ZADD', p .. 'queue:' .. api, tonumber(redis.call('HGET', key, 'seq')), id)
+  return 1
+end
+local function release_lease(id)
+  local key = p .. 'delivery:' .. id
+  redis.call('HDEL', p .. 'leased', id)
+  if redis.call('HGET', key, 'status') ~= 'pending' then return end
+  redis.call('HDEL', key, 'lease_expires_at', 'lease_owner')
+  redis.call('ZADD', p .. 'due', tonumber(redis.call('HGET', key, 'next_attempt_at')), id)
+end
+`;
+
+/** ARGV: prefix id api format idem payload callback createdAt startedAt owner. Returns {created, task}. */
+const CREATE_TASK = `${PRELUDE}
+local id, api, idem = ARGV[2], ARGV[3], ARGV[5]
+if idem ~= '' then
+  local existing = redis.call('HGET', p .. 'idem:' .. api, idem)
+  if existing then return {0, read_task(existing)} end
+end
+local key = p .. 'task:' .. id
+if redis.call('EXISTS', key) == 1 then return redis.error_reply('a task with id ' .. id .. ' exists already') end
+local seq = redis.call('INCR', p .. 'seq')
+local started = ARGV[9]
+redis.call('HSET', key, 'id', id, 'api', api, 'format', ARGV[4], 'payload', ARGV[6], 'created_at', ARGV[8], 'seq', seq,
+  'status', started == '' and 'in_queue' or 'in_progress')
+if idem ~= '' then
+  redis.call('HSET', key, 'idem', idem)
+  redis.call('HSET', p .. 'idem:' .. api, idem, id)
+end
+if ARGV[7] ~= '' then redis.call('HSET', key, 'callback', ARGV[7]) end
+redis.call('SADD', p .. 'apis', api)
+if started == '' then
+  redis.call('ZADD', p .. 'queue:' .. api, seq, id)
+else
+  redis.call('HSET', key, 'started_at', started, 'owner', ARGV[10])
+  redis.call('HSET', p .. 'running:' .. api, id, ARGV[10])
+end
+return {1, read_task(id)}
+`;
+
+/** ARGV: prefix id. */
+const GET_TASK = `${PRELUDE}
+return read_task(ARGV[2])
+`;
+
+/** ARGV: prefix api idem. */
+const GET_TASK_BY_KEY = `${PRELUDE}
+local id = redis.call('HGET', p .. 'idem:' .. ARGV[2], ARGV[3])
+if not id then return false end
+return read_task(id)
+`;
+
+/** ARGV: prefix api limit now owner. Returns the claimed tasks' hashes, oldest first. */
+const CLAIM_QUEUED = `${PRELUDE}
+local api, limit = ARGV[2], tonumber(ARGV[3])
+if limit <= 0 then return {} end
+local ids = redis.call('ZRANGE', p .. 'queue:' .. api, 0, limit - 1)
+local claimed = {}
+for _, id in ipairs(ids) do
+  redis.call('ZREM', p .. 'queue:' .. api, id)
+  redis.call('HSET', p .. 'task:' .. id, 'status', 'in_progress', 'started_at', ARGV[4], 'owner', ARGV[5])
+  redis.call('HSET', p .. 'running:' .. api, id, ARGV[5])
+  claimed[#claimed + 1] = redis.call('HGETALL', p .. 'task:' .. id)
+end
+return claimed
+`;
+
+/**
+ * ARGV: prefix id status finishedAt outcome skipReason hasDelivery url auth body webhookId headers ignoreTimeout
+ * nextAttemptAt leaseExpiresAt owner. Returns 1 when recorded, 0 when unknown or already finished.
+ */
+const FINISH_TASK = `${PRELUDE}
+local id = ARGV[2]
+local key = p .. 'task:' .. id
+local status = redis.call('HGET', key, 'status')
+if status ~= 'in_queue' and status ~= 'in_progress' then return 0 end
+local api = redis.call('HGET', key, 'api')
+redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4], 'outcome', ARGV[5])
+redis.call('HDEL', key, 'owner')
+if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
+redis.call('ZREM', p .. 'queue:' .. api, id)
+redis.call('HDEL', p .. 'running:' .. api, id)
+redis.call('ZADD', p .. 'finished', tonumber(ARGV[4]), id)
+if ARGV[7] == '1' then
+  local d = p .. 'delivery:' .. id
+  redis.call('HSET', d, 'api', api, 'url', ARGV[8], 'body', ARGV[10], 'webhook_id', ARGV[11], 'status', 'pending',
+    'attempts', 0, 'next_attempt_at', ARGV[14])
+  if ARGV[9] ~= '' then redis.call('HSET', d, 'auth', ARGV[9]) end
+  if ARGV[12] ~= '' then redis.call('HSET', d, 'headers', ARGV[12]) end
+  if ARGV[13] ~= '' then redis.call('HSET', d, 'ignore_timeout', ARGV[13]) end
+  local due = tonumber(ARGV[14])
+  if ARGV[15] ~= '' then
+    redis.call('HSET', d, 'lease_expires_at', ARGV[15], 'lease_owner', ARGV[16])
+    redis.call('HSET', p .. 'leased', id, ARGV[16])
+    due = tonumber(ARGV[15])
+  end
+  redis.call('ZADD', p .. 'due', due, id)
+end
+return 1
+`;
+
+/** ARGV: prefix api. */
+const COUNT_UNFINISHED = `${PRELUDE}
+return redis.call('ZCARD', p .. 'queue:' .. ARGV[2]) + redis.call('HLEN', p .. 'running:' .. ARGV[2])
+`;
+
+/**
+ * ARGV: prefix self includeSelf. Requeues the tasks and releases the leases of owners that stopped (their
+ * heartbeat key expired) and, with includeSelf = 1 (at start-up), this owner's own. Returns {requeued, queued,
+ * pendingDeliveries, releasedLeases}.
+ */
+const RECOVER = `${PRELUDE}
+local self, include_self = ARGV[2], ARGV[3] == '1'
+local function abandoned(owner)
+  if owner == self then return include_self end
+  return redis.call('EXISTS', p .. 'owner:' .. owner) == 0
+end
+local requeued, queued = 0, 0
+for _, api in ipairs(redis.call('SMEMBERS', p .. 'apis')) do
+  local running = redis.call('HGETALL', p .. 'running:' .. api)
+  for i = 1, #running, 2 do
+    if abandoned(running[i + 1]) then requeued = requeued + requeue(api, running[i]) end
+  end
+  queued = queued + redis.call('ZCARD', p .. 'queue:' .. api)
+end
+local released = 0
+local leased = redis.call('HGETALL', p .. 'leased')
+for i = 1, #leased, 2 do
+  if abandoned(leased[i + 1]) then
+    release_lease(leased[i])
+    released = released + 1
+  end
+end
+return {requeued, queued, redis.call('ZCARD', p .. 'due'), released}
+`;
+
+/** ARGV: prefix now limit leaseExpiresAt owner. Returns the leased deliveries' hashes with their task ids. */
+const LEASE_DUE = `${PRELUDE}
+local limit = tonumber(ARGV[3])
+if limit <= 0 then return {} end
+local ids = redis.call('ZRANGEBYSCORE', p .. 'due', '-inf', ARGV[2], 'LIMIT', 0, limit)
+local leased = {}
+for _, id in ipairs(ids) do
+  local d = p .. 'delivery:' .. id
+  redis.call('HSET', d, 'lease_expires_at', ARGV[4], 'lease_owner', ARGV[5])
+  redis.call('HSET', p .. 'leased', id, ARGV[5])
+  redis.call('ZADD', p .. 'due', tonumber(ARGV[4]), id)
+  leased[#leased + 1] = {id, redis.call('HGETALL', d)}
+end
+return leased
+`;
+
+/** ARGV: prefix taskId status attempts nextAttemptAt lastStatusCode lastError ('' = none). */
+const RECORD_ATTEMPT = `${PRELUDE}
+local id = ARGV[2]
+local d = p .. 'delivery:' .. id
+if redis.call('EXISTS', d) == 0 then return 0 end
+redis.call('HSET', d, 'status', ARGV[3], 'attempts', ARGV[4])
+if ARGV[5] ~= '' then redis.call('HSET', d, 'next_attempt_at', ARGV[5]) end
+if ARGV[6] ~= '' then redis.call('HSET', d, 'last_status_code', ARGV[6]) else redis.call('HDEL', d, 'last_status_code') end
+if ARGV[7] ~= '' then redis.call('HSET', d, 'last_error', ARGV[7]) else redis.call('HDEL', d, 'last_error') end
+redis.call('HDEL', d, 'lease_expires_at', 'lease_owner')
+redis.call('HDEL', p .. 'leased', id)
+if ARGV[3] == 'pending' then
+  redis.call('ZADD', p .. 'due', tonumber(redis.call('HGET', d, 'next_attempt_at')), id)
+else
+  redis.call('ZREM', p .. 'due', id)
+end
+return 1
+`;
+
+/** ARGV: prefix. The earliest due time, or false. */
+const NEXT_DUE = `${PRELUDE}
+local first = redis.call('ZRANGE', p .. 'due', 0, 0, 'WITHSCORES')
+if #first == 0 then return false end
+return first[2]
+`;
+
+/**
+ * ARGV: prefix cutoff offset limit. Deletes up to `limit` tasks finished before `cutoff` (exclusive), skipping
+ * those whose report is still pending; `offset` skips the ones earlier chunks kept. Returns {deleted, kept}.
+ */
+const SWEEP = `${PRELUDE}
+local ids = redis.call('ZRANGEBYSCORE', p .. 'finished', '-inf', '(' .. ARGV[2], 'LIMIT', tonumber(ARGV[3]), tonumber(ARGV[4]))
+local deleted, kept = 0, 0
+for _, id in ipairs(ids) do
+  if redis.call('HGET', p .. 'delivery:' .. id, 'status') == 'pending' then
+    kept = kept + 1
+  else
+    local key = p .. 'task:' .. id
+    local api, idem = unpack(redis.call('HMGET', key, 'api', 'idem'))
+    if idem then redis.call('HDEL', p .. 'idem:' .. api, idem) end
+    redis.call('DEL', key, p .. 'delivery:' .. id)
+    redis.call('ZREM', p .. 'finished', id)
+    deleted = deleted + 1
+  end
+end
+return {deleted, kept}
+`;
+
+/** Every script, by the name ioredis defines it as a command under. */
+export const REDIS_SCRIPTS = {
+  prCreateTask: CREATE_TASK,
+  prGetTask: GET_TASK,
+  prGetTaskByKey: GET_TASK_BY_KEY,
+  prClaimQueued: CLAIM_QUEUED,
+  prFinishTask: FINISH_TASK,
+  prCountUnfinished: COUNT_UNFINISHED,
+  prRecover: RECOVER,
+  prLeaseDue: LEASE_DUE,
+  prRecordAttempt: RECORD_ATTEMPT,
+  prNextDue: NEXT_DUE,
+  prSweep: SWEEP,
+} as const;
+
+export type RedisScriptName = keyof typeof REDIS_SCRIPTS;

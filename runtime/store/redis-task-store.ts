@@ -1,0 +1,343 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { ErrorCode, RuntimeError } from "../errors.js";
+import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
+import { webhookStateOf } from "../tasks/delivery.js";
+import { parseStoredOutcome, serializeOutcome } from "../tasks/outcome-json.js";
+import type { CallbackTarget, NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+import { REDIS_SCRIPTS, type RedisScriptName } from "./redis-scripts.js";
+import type { CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
+
+/** Options of {@link RedisTaskStore}. */
+export interface RedisTaskStoreOptions {
+  /** `redis://[user:password@]host:port/db` (or `rediss://` for TLS). */
+  url: string;
+  /** Key prefix; keep the `{...}` hash tag so one runtime's keys share a Redis Cluster slot. @defaultValue "{predictor-runtime}:" */
+  prefix?: string;
+  /** How long an owner's heartbeat lasts without renewal: after it, its running tasks are taken over. @defaultValue 15 s */
+  ownerTtlMs?: number;
+  /** Where taking over a stopped process's work is logged. */
+  log?: Logger;
+}
+
+const DEFAULT_PREFIX = "{predictor-runtime}:";
+const DEFAULT_OWNER_TTL_MS = 15_000;
+/** How often a process looks for work it did not write itself (tasks queued and reports scheduled elsewhere). */
+const POLL_INTERVAL_MS = 100;
+/** How many tasks the retention sweep deletes per script call: bounded work per step. */
+const SWEEP_CHUNK = 500;
+/** Backoff of the writes retried until Redis answers (finishing a task, recording an attempt). */
+const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+
+type ScriptCommands = { [name in RedisScriptName]: (...args: (string | number)[]) => Promise<unknown> };
+type Client = Redis & ScriptCommands;
+
+/** A task as the scripts return it: the task hash as a flat list, and its delivery's state fields. */
+type TaskReply = [string[], (string | null)[]];
+
+/**
+ * The task store on a Redis server shared by any number of `serve` processes on any machines: `--engine redis`.
+ * Every operation is one Lua script (runtime/store/redis-scripts.ts), atomic on the server, on one connection, so
+ * operations take effect in the order they were called, as the TaskStore contract requires.
+ *
+ * Each store is an owner with a heartbeat key: the tasks it claims and the reports it leases carry its id. When a
+ * process dies, its heartbeat expires and any other process takes its running tasks back to the queue (they run
+ * again: at least once) and its leases become due; `recover()` at start-up does the same at once.
+ *
+ * Durability is Redis's: with `appendonly yes` and `appendfsync everysec` a Redis crash can lose about the last
+ * second of writes; `appendfsync always` loses nothing acknowledged. `open()` checks and warns (README, "Redis
+ * persistence").
+ */
+export class RedisTaskStore implements TaskStore {
+  readonly #options: Required<Omit<RedisTaskStoreOptions, "log">> & Pick<RedisTaskStoreOptions, "log">;
+  readonly owner = randomUUID();
+  /** Another process can queue tasks and schedule reports: the runtime polls this often for work. */
+  readonly pollIntervalMs = POLL_INTERVAL_MS;
+  #client: Client | undefined;
+  #closed = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** What `open()` found about the server's settings that weakens the guarantees, with the fix. */
+  warnings: readonly string[] = [];
+
+  constructor(options: RedisTaskStoreOptions) {
+    this.#options = { prefix: DEFAULT_PREFIX, ownerTtlMs: DEFAULT_OWNER_TTL_MS, ...options };
+  }
+
+  async open(): Promise<void> {
+    const client = new Redis(this.#options.url, {
+      // A submit while Redis is unreachable fails at once (503 with Retry-After) instead of waiting in a queue.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+      // Reconnect forever, at most every 2 s: a restarted Redis is picked up by itself.
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+      connectionName: `predictor-runtime:${this.owner}`,
+    }) as Client;
+    // Connection errors are reported by the operations that fail; without a listener ioredis prints each one.
+    client.on("error", () => undefined);
+    for (const [name, lua] of Object.entries(REDIS_SCRIPTS)) client.defineCommand(name, { numberOfKeys: 0, lua });
+    try {
+      await client.connect();
+    } catch (error) {
+      client.disconnect();
+      throw storageError(`could not connect to Redis at ${redactUrl(this.#options.url)}: ${messageOf(error)}; start redis-server or pass the right --redis-url`, error);
+    }
+    this.#client = client;
+    this.warnings = await this.#checkServer(client);
+    await this.#beat();
+    this.#heartbeat = setInterval(() => {
+      void this.#beat()
+        .then(() => this.#takeOverAbandoned())
+        .catch(() => undefined);
+    }, Math.max(1000, Math.floor(this.#options.ownerTtlMs / 3))).unref();
+  }
+
+  async createTask(task: NewTask): Promise<CreateTaskResult> {
+    const [created, reply] = (await this.#run("prCreateTask", [
+      task.id,
+      task.api,
+      task.format,
+      task.idempotencyKey ?? "",
+      task.payloadJson,
+      task.callback === undefined ? "" : JSON.stringify(task.callback),
+      task.createdAt,
+      task.startedAt ?? "",
+      this.owner,
+    ])) as [number, TaskReply];
+    const record = toTaskRecord(reply);
+    return { task: record, created: created === 1 };
+  }
+
+  async getTaskByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined> {
+    const reply = (await this.#run("prGetTaskByKey", [api, idempotencyKey])) as TaskReply | null;
+    return reply === null ? undefined : toTaskRecord(reply);
+  }
+
+  async getTask(id: string): Promise<TaskRecord | undefined> {
+    const reply = (await this.#run("prGetTask", [id])) as TaskReply | null;
+    return reply === null ? undefined : toTaskRecord(reply);
+  }
+
+  async claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
+    const hashes = (await this.#run("prClaimQueued", [api, limit, now, this.owner])) as string[][];
+    return hashes.map((hash) => toTaskRecord([hash, []]));
+  }
+
+  async finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean> {
+    const pending = delivery?.status === "pending" ? delivery : undefined;
+    const args = [
+      id,
+      outcome.status,
+      outcome.finishedAt,
+      serializeOutcome(outcome),
+      delivery?.status === "skipped" ? delivery.reason : "",
+      pending ? "1" : "0",
+      pending?.url ?? "",
+      pending?.auth === undefined ? "" : JSON.stringify(pending.auth),
+      pending?.body ?? "",
+      pending?.webhookId ?? "",
+      pending?.headers === undefined ? "" : JSON.stringify(pending.headers),
+      pending?.ignoreTimeout === undefined ? "" : String(pending.ignoreTimeout),
+      pending?.nextAttemptAt ?? "",
+      pending?.leaseExpiresAt ?? "",
+      this.owner,
+    ];
+    // The outcome exists only in this process until stored: while Redis is away, keep trying (finishing twice
+    // changes nothing, so a retry of a write that did land is harmless).
+    return (await this.#runRetried("prFinishTask", args)) === 1;
+  }
+
+  async countUnfinished(api: string): Promise<number> {
+    return (await this.#run("prCountUnfinished", [api])) as number;
+  }
+
+  async recover(): Promise<RecoverySummary> {
+    // Called at start-up, before this process claimed anything: whatever its own id holds is from before.
+    const [requeued, queued, pendingDeliveries] = (await this.#run("prRecover", [this.owner, "1"])) as number[];
+    return { requeued: requeued!, queued: queued!, pendingDeliveries: pendingDeliveries! };
+  }
+
+  async leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]> {
+    const leased = (await this.#run("prLeaseDue", [now, limit, now + leaseMs, this.owner])) as [string, string[]][];
+    const records = leased.map(([taskId, hash]) => toDeliveryRecord(taskId, hash));
+    return records.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.taskId < b.taskId ? -1 : 1));
+  }
+
+  async recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void> {
+    await this.#runRetried("prRecordAttempt", [
+      taskId,
+      update.status,
+      update.attempts,
+      update.nextAttemptAt ?? "",
+      update.lastStatusCode ?? "",
+      update.lastError ?? "",
+    ]);
+  }
+
+  async nextDeliveryDueAt(): Promise<number | undefined> {
+    const due = (await this.#run("prNextDue", [])) as string | null;
+    return due === null ? undefined : Number(due);
+  }
+
+  async sweepFinished(finishedBefore: number): Promise<number> {
+    let removed = 0;
+    let kept = 0;
+    for (;;) {
+      const [deleted, skipped] = (await this.#run("prSweep", [finishedBefore, kept, SWEEP_CHUNK])) as number[];
+      removed += deleted!;
+      kept += skipped!;
+      if (deleted! + skipped! < SWEEP_CHUNK) return removed;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    const client = this.#client;
+    if (client === undefined) return;
+    try {
+      // Without its heartbeat, what this process still holds goes back to the queue for the other processes at
+      // once, rather than when the heartbeat would have expired; QUIT answers after every command sent before it.
+      if (client.status === "ready") await client.del(`${this.#options.prefix}owner:${this.owner}`);
+      await client.quit();
+    } catch {
+      client.disconnect();
+    }
+  }
+
+  /** Renews this owner's heartbeat. */
+  async #beat(): Promise<void> {
+    await this.#client!.set(`${this.#options.prefix}owner:${this.owner}`, "1", "PX", this.#options.ownerTtlMs);
+  }
+
+  /** Requeues the tasks and releases the leases of processes that stopped (their heartbeat expired). */
+  async #takeOverAbandoned(): Promise<void> {
+    if (this.#closed) return;
+    const [requeued, , , released] = (await this.#run("prRecover", [this.owner, "0"])) as number[];
+    if (requeued! > 0 || released! > 0) {
+      this.#options.log?.warn({ requeued, releasedLeases: released }, "took over the work of a stopped process: its running tasks run again, its reports are due again");
+    }
+  }
+
+  /** Refuses a server that may evict keys; returns warnings about its persistence. */
+  async #checkServer(client: Client): Promise<string[]> {
+    const warnings: string[] = [];
+    let policy: string | undefined;
+    let appendonly: string | undefined;
+    try {
+      policy = ((await client.config("GET", "maxmemory-policy")) as string[])[1];
+      appendonly = ((await client.config("GET", "appendonly")) as string[])[1];
+    } catch {
+      warnings.push("could not read the Redis server's settings (CONFIG GET is disabled): make sure maxmemory-policy is noeviction and appendonly is yes");
+      return warnings;
+    }
+    if (policy !== undefined && policy !== "noeviction") {
+      client.disconnect();
+      throw storageError(
+        `the Redis server's maxmemory-policy is ${policy}: it may evict tasks and reports under memory pressure, losing them; set it to noeviction (redis-cli CONFIG SET maxmemory-policy noeviction, and in redis.conf)`,
+      );
+    }
+    if (appendonly !== "yes") {
+      warnings.push(
+        "the Redis server does not use the append-only file (appendonly no): a Redis restart loses every task and report since its last snapshot; set appendonly yes and appendfsync everysec (or always)",
+      );
+    }
+    return warnings;
+  }
+
+  async #run(name: RedisScriptName, args: (string | number)[]): Promise<unknown> {
+    const client = this.#client;
+    if (this.#closed || client === undefined) throw storageError("the Redis task store is closed");
+    try {
+      return await client[name](this.#options.prefix, ...args);
+    } catch (error) {
+      throw storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
+    }
+  }
+
+  async #runRetried(name: RedisScriptName, args: (string | number)[]): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#run(name, args);
+      } catch (error) {
+        if (this.#closed) throw error;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]));
+      }
+    }
+  }
+}
+
+function storageError(message: string, cause?: unknown): RuntimeError {
+  return new RuntimeError(ErrorCode.storage, message, cause === undefined ? undefined : { cause });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an unparsable URL)";
+  }
+}
+
+function hashToObject(flat: string[]): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (let index = 0; index < flat.length; index += 2) object[flat[index]!] = flat[index + 1]!;
+  return object;
+}
+
+function toTaskRecord([flat, delivery]: TaskReply): TaskRecord {
+  const hash = hashToObject(flat);
+  const record: TaskRecord = {
+    id: hash.id!,
+    api: hash.api!,
+    format: hash.format === "launch" ? "launch" : "cortex",
+    payloadJson: hash.payload!,
+    createdAt: Number(hash.created_at),
+    status: hash.status as TaskStatus,
+  };
+  if (hash.idem !== undefined) record.idempotencyKey = hash.idem;
+  if (hash.callback !== undefined) record.callback = JSON.parse(hash.callback) as CallbackTarget;
+  if (hash.started_at !== undefined) record.startedAt = Number(hash.started_at);
+  if (hash.outcome !== undefined) record.outcome = parseStoredOutcome(hash.outcome);
+  const [status, attempts, lastStatusCode, lastError] = delivery;
+  if (status) {
+    record.webhook = webhookStateOf({
+      status: status as DeliveryRecord["status"],
+      attempts: Number(attempts ?? 0),
+      lastStatusCode: lastStatusCode ? Number(lastStatusCode) : undefined,
+      lastError: lastError ?? undefined,
+    });
+  } else if (hash.skip_reason !== undefined) {
+    record.webhook = { status: "skipped", attempts: 0, lastError: hash.skip_reason };
+  }
+  return record;
+}
+
+function toDeliveryRecord(taskId: string, flat: string[]): DeliveryRecord {
+  const hash = hashToObject(flat);
+  const record: DeliveryRecord = {
+    taskId,
+    api: hash.api!,
+    url: hash.url!,
+    body: hash.body!,
+    webhookId: hash.webhook_id!,
+    status: hash.status as DeliveryRecord["status"],
+    attempts: Number(hash.attempts),
+    nextAttemptAt: Number(hash.next_attempt_at),
+  };
+  if (hash.auth !== undefined) record.auth = JSON.parse(hash.auth) as DeliveryRecord["auth"];
+  if (hash.headers !== undefined) record.headers = JSON.parse(hash.headers) as Record<string, string>;
+  if (hash.ignore_timeout !== undefined) record.ignoreTimeout = hash.ignore_timeout === "true";
+  if (hash.last_status_code !== undefined) record.lastStatusCode = Number(hash.last_status_code);
+  if (hash.last_error !== undefined) record.lastError = hash.last_error;
+  return record;
+}

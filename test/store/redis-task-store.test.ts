@@ -1,0 +1,86 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
+import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { describeTaskStoreContract } from "./task-store-contract.js";
+
+const REPO_ROOT = resolve(import.meta.dirname, "../..");
+const available = redisServerAvailable();
+if (!available) {
+  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
+  console.warn("\n*** SKIPPED: the Redis engine suite needs redis-server (apt-get install redis-server); .ci/run installs it ***\n");
+}
+
+describe.skipIf(!available)("RedisTaskStore on a real redis-server", () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  // Each test gets its own key prefix on the one server: a fresh store; `reopen` is a new process on the same data.
+  describeTaskStoreContract("RedisTaskStore", () => {
+    const prefix = `{t-${randomUUID()}}:`;
+    return {
+      store: new RedisTaskStore({ url: redis.url, prefix }),
+      reopen: () => new RedisTaskStore({ url: redis.url, prefix }),
+    };
+  });
+
+  describe("shared by several processes", () => {
+    it("a task claimed by a process killed with -9 is taken over by another once its heartbeat expires", async () => {
+      const prefix = `{t-${randomUUID()}}:`;
+      const child = spawn(process.execPath, [join(REPO_ROOT, "bin/run-ts.js"), join(REPO_ROOT, "test/fixtures/redis-claim-and-hang.ts"), redis.url, prefix, "1000"], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const [line] = (await once(child.stdout!, "data")) as [Buffer];
+      const taskId = line.toString().trim();
+      const live = new RedisTaskStore({ url: redis.url, prefix, ownerTtlMs: 1000 });
+      await live.open();
+      try {
+        expect(await live.getTask(taskId)).toMatchObject({ status: "in_progress" });
+        expect(await live.claimQueued("sum", 1, Date.now())).toEqual([]);
+        child.kill("SIGKILL");
+        let claimed: string[] = [];
+        for (let tries = 0; tries < 100 && claimed.length === 0; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          claimed = (await live.claimQueued("sum", 1, Date.now())).map((task) => task.id);
+        }
+        expect(claimed).toEqual([taskId]);
+      } finally {
+        child.kill("SIGKILL");
+        await live.close();
+      }
+    });
+
+    it("open() refuses a server that may evict keys, naming the setting and the fix", async () => {
+      const server = await startRedisServer();
+      try {
+        const admin = new RedisTaskStore({ url: server.url });
+        await admin.open();
+        await admin.close();
+        const { Redis } = await import("ioredis");
+        const raw = new Redis(server.url);
+        await raw.config("SET", "maxmemory-policy", "allkeys-lru");
+        await raw.quit();
+        const store = new RedisTaskStore({ url: server.url });
+        await expect(store.open()).rejects.toThrow(/maxmemory-policy is allkeys-lru.*noeviction/);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it("open() fails with a clear message when nothing listens, without the URL's password", async () => {
+      const store = new RedisTaskStore({ url: "redis://:hunter2@127.0.0.1:1/0" });
+      const error = await store.open().then(() => undefined, (reason: Error) => reason);
+      expect(error?.message).toMatch(/could not connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0/);
+      expect(error?.message).not.toContain("hunter2");
+    });
+  });
+});
+
