@@ -15,7 +15,8 @@ import { dirname, join, relative, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 const outDir = join(root, "dist");
 const sourceDirs = ["runtime", "toolkit"];
-const compiledExtension = /\.(ts|mts|cts)$/;
+// What tsc turns into .js + .d.ts; a hand-written declaration file (.d.ts) is not compiled, so it is copied.
+const compiledExtension = /(?<!\.d)\.(ts|mts|cts)$/;
 
 rmSync(outDir, { recursive: true, force: true });
 
