@@ -72,7 +72,7 @@ typecheck.catch(() => undefined);
 
 beforeAll(async () => {
   const packed = await timed("npm pack (with the prepack build)", () =>
-    run("npm", ["pack", "--json", "--pack-destination", project], { cwd: REPO_ROOT }),
+    run("npm", ["pack", "--json", "--ignore-scripts=false", "--pack-destination", project], { cwd: REPO_ROOT }),
   );
   expect(packed.code, packed.stderr).toBe(0);
   const [tarball] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
