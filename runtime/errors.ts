@@ -27,6 +27,10 @@ export const ErrorCode = {
   callbackAddressRefused: "CALLBACK_ADDRESS_REFUSED",
   /** A RealtimeAPI's predictor is still in setup(). */
   notReady: "NOT_READY",
+  /** The request conflicts with the task's state: cancelling a finished task, redelivering a pending report. */
+  conflict: "CONFLICT",
+  /** The request carries no API key, or a wrong one, for an API with networking.api_keys. */
+  unauthorized: "UNAUTHORIZED",
   /** The runtime is shutting down and takes no new work. */
   shuttingDown: "SHUTTING_DOWN",
   /** The HTTP port could not be bound. */
@@ -77,16 +81,29 @@ export class ConfigError extends RuntimeError {
   }
 }
 
+/** What a {@link RequestError} adds to its answer besides `{"error"}`; never secrets. */
+export interface RequestErrorExtras {
+  cause?: unknown;
+  /** More members of the JSON answer, after `error` (a 409's task `id` and `status`). */
+  details?: Record<string, unknown>;
+  /** Headers of the answer (a 401's `www-authenticate`). */
+  headers?: Record<string, string>;
+}
+
 /** A request the client must change; `status` is the HTTP status it is answered with. */
 export class RequestError extends RuntimeError {
   override readonly name = "RequestError";
+  readonly details?: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
 
   constructor(
     code: ErrorCodeValue,
     readonly status: number,
     message: string,
-    options?: { cause?: unknown },
+    options?: RequestErrorExtras,
   ) {
-    super(code, message, options);
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.details !== undefined) this.details = options.details;
+    if (options?.headers !== undefined) this.headers = options.headers;
   }
 }

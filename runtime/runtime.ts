@@ -39,6 +39,8 @@ export interface RuntimeOptions {
    * per task. @defaultValue "interval"
    */
   fsync?: "commit" | "interval";
+  /** Longest a task store call may wait before its request fails with 503 and health probes fail. @defaultValue 30 000 ms */
+  storeDeadlineMs?: number;
   /** Replaces the SQLite store (another engine, such as the RedisTaskStore of `--engine redis`). */
   store?: TaskStore;
   /**
@@ -156,7 +158,16 @@ export class PredictorRuntime {
 
     const predictors = await loadPredictors(config.apis);
     const store: TaskStore =
-      options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "commit" ? "full" : "normal" });
+      options.store ??
+      new SqliteTaskStore({
+        dataDir: options.dataDir ?? ".runtime",
+        synchronous: options.fsync === "commit" ? "full" : "normal",
+        ...(options.storeDeadlineMs === undefined ? {} : { callDeadlineMs: options.storeDeadlineMs }),
+        onStallChange: (stall) => {
+          if (stall !== undefined) log.error({ reason: stall.message }, "the task store stopped answering: requests fail with 503 and /healthz and /readyz answer 503 until it answers again");
+          else log.warn("the task store answers again");
+        },
+      });
     await store.open();
     for (const warning of store.warnings ?? []) log.warn(warning);
     const role = options.role ?? "all";
@@ -223,15 +234,18 @@ export class PredictorRuntime {
         store,
         now,
         checkCallbackAddress,
+        outbox,
+        reports: dispatcher,
         isShuttingDown: () => lifecycle.shuttingDown,
         onTaskCreated: (task) => metrics.taskSubmitted(task),
+        onTaskFinished: (task, outcome) => metrics.taskFinished(task, outcome),
         onPredicted: (api, outcome, durationMs) => metrics.predicted(api, outcome, durationMs),
       });
       const app = createApp({
         service,
         apis,
         log,
-        failure: () => lifecycle.failure,
+        failure: () => lifecycle.failure ?? store.stalled?.(),
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
         serveApis: role !== "worker",
         prefixedRoutes: { "/docs": docsRoutes() },

@@ -2,8 +2,10 @@ import type { Express, Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
 import { bodyText, jsonBody } from "./json-body.js";
+import { refuseUnknownQuery } from "./query-params.js";
 import { addRequestLogFields } from "./request-log.js";
-import { cortexStatusJson } from "./views.js";
+import { parseSince } from "../shared/since.js";
+import { cortexStatusJson, webhookView } from "./views.js";
 
 /**
  * The Cortex surface (contract section 3): `POST /NAME` queues a task (AsyncAPI) or answers with the result
@@ -18,6 +20,7 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
     // The API is looked up before the body is read, so an unknown API is a 404 whatever was sent.
     jsonBody(bodyLimitBytes, (req, res) => {
       service.api(String(req.params.api));
+      refuseUnknownQuery(req, ["callback_url"]);
       addRequestLogFields(res, { api: String(req.params.api) });
     }),
     async (req, res) => {
@@ -42,10 +45,47 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
 
   app.get("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    refuseUnknownQuery(req, []);
     const task = await service.get(String(req.params.api), String(req.params.id));
     res.status(200).type("application/json").send(cortexStatusJson(task));
   });
+
+  app.delete("/:api/:id", async (req, res) => {
+    addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    res.status(200).json(await service.cancel(String(req.params.api), String(req.params.id)));
+  });
+
+  app.post("/:api/:id/redeliver", async (req, res) => {
+    addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    const task = await service.redeliver(String(req.params.api), String(req.params.id));
+    res.status(202).json({ id: task.id, status: task.status, ...(task.webhook ? { webhook: webhookView(task.webhook) } : {}) });
+  });
+
+  // Two segments like GET /NAME/ID, but a POST: no task id is ever asked for with POST /NAME/ID.
+  app.post("/:api/redeliver-failed", async (req, res) => {
+    const apiName = String(req.params.api);
+    addRequestLogFields(res, { api: apiName });
+    service.api(apiName);
+    const sinceText = singleQuery(req, "since");
+    if (sinceText === undefined) {
+      throw new RequestError(ErrorCode.badRequest, 400, `the since query parameter is required, e.g. POST /${apiName}/redeliver-failed?since=2h`);
+    }
+    const since = parseSince(sinceText, Date.now());
+    if ("problem" in since) throw new RequestError(ErrorCode.badRequest, 400, since.problem);
+    const limitText = singleQuery(req, "limit") ?? String(DEFAULT_REDELIVER_PAGE);
+    const limit = Number(limitText);
+    if (!/^\d+$/.test(limitText) || limit < 1 || limit > MAX_REDELIVER_PAGE) {
+      throw new RequestError(ErrorCode.badRequest, 400, `limit must be a whole number from 1 to ${MAX_REDELIVER_PAGE}`);
+    }
+    const { taskIds, more } = await service.redeliverFailed(apiName, since.at, limit);
+    res.status(200).json({ redelivered: taskIds.length, task_ids: taskIds, more, since: new Date(since.at).toISOString() });
+  });
 }
+
+/** Reports redelivered per `POST /NAME/redeliver-failed` call unless `limit` says otherwise. */
+export const DEFAULT_REDELIVER_PAGE = 100;
+/** Most reports one `POST /NAME/redeliver-failed` call redelivers; the caller pages on with `more`. */
+export const MAX_REDELIVER_PAGE = 1000;
 
 /** A query parameter given at most once. */
 export function singleQuery(req: Request, name: string): string | undefined {

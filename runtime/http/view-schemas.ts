@@ -79,3 +79,53 @@ export const errorBodySchema = {
   required: ["error"],
   properties: { error: { type: "string", description: "What is wrong and how to fix it. Never a stack trace." } },
 } as const;
+
+/** `200 {"id","status":"cancelled"}`: `DELETE /NAME/ID` cancelled the task. */
+export const taskCancelledSchema = {
+  title: "TaskCancelled",
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "status"],
+  properties: { id: { type: "string", minLength: 1 }, status: { const: "cancelled" } },
+} as const;
+
+/** `202`: `POST /NAME/ID/redeliver` scheduled the report again. */
+export const redeliveryScheduledSchema = {
+  title: "RedeliveryScheduled",
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "status", "webhook"],
+  properties: {
+    id: { type: "string", minLength: 1 },
+    status: { enum: ["completed", "failed", "cancelled"], description: "The task's status (unchanged)." },
+    webhook: webhookViewSchema,
+  },
+} as const;
+
+/** `200`: one page of `POST /NAME/redeliver-failed`. */
+export const redeliveredPageSchema = {
+  title: "RedeliveredPage",
+  type: "object",
+  additionalProperties: false,
+  required: ["redelivered", "task_ids", "more", "since"],
+  properties: {
+    redelivered: { type: "integer", minimum: 0, description: "Reports scheduled again by this call." },
+    task_ids: { type: "array", items: { type: "string" }, description: "Their tasks, oldest finished first." },
+    more: { type: "boolean", description: "This call took a whole page (limit): call again for the rest." },
+    since: { type: "string", format: "date-time", description: "The cutoff the call used: tasks finished at or after it." },
+  },
+} as const;
+
+/** A `409`: the task's state does not allow the request; says which state. */
+export const conflictBodySchema = {
+  title: "Conflict",
+  type: "object",
+  additionalProperties: false,
+  required: ["error", "id", "status"],
+  properties: {
+    error: { type: "string", description: "What conflicts and what to do." },
+    id: { type: "string" },
+    status: { enum: ["in_queue", "in_progress", "completed", "failed", "cancelled"], description: "The task's status now." },
+    webhook: webhookViewSchema,
+  },
+} as const;

@@ -1,5 +1,12 @@
 import type { ApiConfig } from "../config/api-config.js";
-import { cortexStatusViewSchema, cortexTaskCreatedSchema } from "../http/view-schemas.js";
+import {
+  conflictBodySchema,
+  cortexStatusViewSchema,
+  cortexTaskCreatedSchema,
+  redeliveredPageSchema,
+  redeliveryScheduledSchema,
+  taskCancelledSchema,
+} from "../http/view-schemas.js";
 import { ERROR_RESPONSES, errorResponse } from "./error-responses.js";
 import type { OperationObject, PathItemObject, ResponseObject } from "./openapi-types.js";
 import { reportCallbacks } from "./report-callback.js";
@@ -13,8 +20,80 @@ export function operationName(apiName: string): string {
 /** The Cortex-surface paths of one API (contract section 3): `POST /NAME`, and `GET /NAME/{id}` for an AsyncAPI. */
 export function cortexPaths(api: ApiConfig): Record<string, PathItemObject> {
   return api.kind === "AsyncAPI"
-    ? { [`/${api.name}`]: { post: submitOperation(api) }, [`/${api.name}/{id}`]: { get: statusOperation(api) } }
+    ? {
+        [`/${api.name}`]: { post: submitOperation(api) },
+        [`/${api.name}/{id}`]: { get: statusOperation(api), delete: cancelOperation(api) },
+        [`/${api.name}/{id}/redeliver`]: { post: redeliverOperation(api) },
+        [`/${api.name}/redeliver-failed`]: { post: redeliverFailedOperation(api) },
+      }
     : { [`/${api.name}`]: { post: predictOperation(api) } };
+}
+
+const taskIdParameter = { name: "id", in: "path", required: true, description: "The id the submit answered with.", schema: { type: "string" } } as const;
+
+function conflict(description: string): ResponseObject {
+  return { description, content: { "application/json": { schema: conflictBodySchema } } };
+}
+
+function cancelOperation(api: ApiConfig): OperationObject {
+  return {
+    operationId: `cancel_${operationName(api.name)}_task`,
+    summary: `Cancel a task of ${api.name}`,
+    description:
+      "A queued task never runs; a running one sees its predict() signal abort, and whatever it returns is dropped. The task ends `cancelled`" +
+      (api.webhook.callbackEnabled ? ', and its report is `{"id", "status": "cancelled", "timestamp"}` (Launch: FAILURE with traceback "cancelled").' : "."),
+    tags: [api.name],
+    parameters: [taskIdParameter],
+    responses: {
+      "200": { description: "Cancelled.", content: { "application/json": { schema: taskCancelledSchema } } },
+      "404": ERROR_RESPONSES.notFoundTask,
+      "409": conflict("The task had already finished; `status` says how."),
+    },
+  };
+}
+
+function redeliverOperation(api: ApiConfig): OperationObject {
+  return {
+    operationId: `redeliver_${operationName(api.name)}_report`,
+    summary: `Send a finished task's report of ${api.name} again`,
+    description:
+      "Sends the same body under the same `webhook-id` (receivers deduplicate on it), on a fresh attempt schedule starting now: after the receiver was fixed, or when it lost a report it had acknowledged.",
+    tags: [api.name],
+    parameters: [taskIdParameter],
+    responses: {
+      "202": { description: "Scheduled: the report is pending again.", content: { "application/json": { schema: redeliveryScheduledSchema } } },
+      "404": ERROR_RESPONSES.notFoundTask,
+      "409": conflict("A delivery of the report is still pending, the task has not finished, or it finished without a report (its API sends none)."),
+    },
+  };
+}
+
+function redeliverFailedOperation(api: ApiConfig): OperationObject {
+  return {
+    operationId: `redeliver_${operationName(api.name)}_failed_reports`,
+    summary: `Send again every report of ${api.name} that finally failed`,
+    description:
+      "Redelivers (as `POST /" +
+      `${api.name}` +
+      "/{id}/redeliver`) the reports whose webhook is `failed`, of tasks finished since `since`, oldest first, up to `limit` per call; call again while `more` is true. `predictor-runtime redeliver --api NAME --since 2h` does the paging.",
+    tags: [api.name],
+    parameters: [
+      {
+        name: "since",
+        in: "query",
+        required: true,
+        description: "Tasks finished since: a duration back from now (90s, 30m, 2h, 7d) or an ISO 8601 time.",
+        schema: { type: "string" },
+        example: "2h",
+      },
+      { name: "limit", in: "query", required: false, description: "Most reports per call.", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
+    ],
+    responses: {
+      "200": { description: "The reports scheduled again by this call.", content: { "application/json": { schema: redeliveredPageSchema } } },
+      "400": errorResponse("since is missing or not a duration or ISO 8601 time, or limit is out of range."),
+      "404": errorResponse("No such API."),
+    },
+  };
 }
 
 function submitOperation(api: ApiConfig): OperationObject {
@@ -60,7 +139,7 @@ function statusOperation(api: ApiConfig): OperationObject {
     summary: `Show a task of ${api.name}`,
     description: "Its status and, once finished, its result or error and where its webhook report stands.",
     tags: [api.name],
-    parameters: [{ name: "id", in: "path", required: true, description: "The id the submit answered with.", schema: { type: "string" } }],
+    parameters: [taskIdParameter],
     responses: {
       "200": { description: "The task.", content: { "application/json": { schema: cortexStatusViewSchema } } },
       "404": ERROR_RESPONSES.notFoundTask,

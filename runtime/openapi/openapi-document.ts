@@ -2,10 +2,14 @@ import type { ApiConfig } from "../config/api-config.js";
 import { launchTaskRequestSchema } from "../http/launch-routes.js";
 import {
   cortexStatusViewSchema,
+  conflictBodySchema,
   cortexTaskCreatedSchema,
   errorBodySchema,
   launchStatusViewSchema,
   launchTaskCreatedSchema,
+  redeliveredPageSchema,
+  redeliveryScheduledSchema,
+  taskCancelledSchema,
   webhookViewSchema,
 } from "../http/view-schemas.js";
 import {
@@ -42,6 +46,10 @@ const NAMED_SCHEMAS = new Map<object, string>([
   [launchStatusViewSchema, "LaunchTaskStatus"],
   [webhookViewSchema, "WebhookState"],
   [errorBodySchema, "Error"],
+  [taskCancelledSchema, "TaskCancelled"],
+  [redeliveryScheduledSchema, "RedeliveryScheduled"],
+  [redeliveredPageSchema, "RedeliveredPage"],
+  [conflictBodySchema, "Conflict"],
   // runtime/openapi/ops-paths.ts
   [healthSchema, "Health"],
   [readinessSchema, "Readiness"],
@@ -49,7 +57,7 @@ const NAMED_SCHEMAS = new Map<object, string>([
 
 const DESCRIPTION = `Serves the predictor classes listed in the runtime's config, on two surfaces:
 
-- **Cortex**: \`POST /NAME\` queues a task (AsyncAPI, answers 202 with its id) or answers with the result (RealtimeAPI); \`GET /NAME/{id}\` shows a task.
+- **Cortex**: \`POST /NAME\` queues a task (AsyncAPI, answers 202 with its id) or answers with the result (RealtimeAPI); \`GET /NAME/{id}\` shows a task, \`DELETE /NAME/{id}\` cancels it, \`POST /NAME/{id}/redeliver\` sends its report again.
 - **Launch**: \`POST /v1/async-tasks?model_endpoint_name=NAME\` and \`GET /v1/async-tasks/{task_id}\`, the wire form of the Launch client.
 
 When an async task finishes, its report is POSTed to a webhook: each submit operation documents it under **Callbacks**, with the exact JSON Schema of the body and its headers (Standard Webhooks \`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`). A task submitted on the Launch surface gets the Launch report body.

@@ -63,6 +63,7 @@ export interface PathItemObject {
   parameters?: ParameterObject[];
   get?: OperationObject;
   post?: OperationObject;
+  delete?: OperationObject;
 }
 
 /** OpenAPI Callback Object: runtime expression -> the request the runtime sends there. */

@@ -1,7 +1,7 @@
 import type { ApiConfig } from "../config/api-config.js";
 import type { TaskStore } from "../store/task-store.js";
 import type { DeliveryRecord } from "../tasks/delivery.js";
-import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
+import type { TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import type { TaskFinisher } from "../worker/api-worker.js";
 import { planDelivery } from "./plan-delivery.js";
 import { serializeReport } from "./report.js";
@@ -74,5 +74,20 @@ export class Outbox implements TaskFinisher {
       attempts: 0,
       nextAttemptAt: delivery.nextAttemptAt,
     });
+  }
+
+  /**
+   * Cancels a task that has not finished, storing its cancelled outcome and report in one step (see
+   * TaskStore.cancelTask); resolves to the status the task had before, undefined when unknown.
+   */
+  async cancel(task: TaskRecord, finishedAt: number): Promise<TaskStatus | undefined> {
+    const { store, apis, dispatcher, now = Date.now, random } = this.#options;
+    const api = apis.get(task.api);
+    if (api === undefined) throw new Error(`task ${task.id} belongs to API ${task.api}, which is not loaded`);
+    const outcome: TaskOutcome = { status: "cancelled", finishedAt };
+    const delivery = planDelivery(api, task, serializeReport(task.id, task.format, outcome), now(), random);
+    const before = await store.cancelTask(task.id, outcome, delivery);
+    if ((before === "in_queue" || before === "in_progress") && delivery?.status === "pending") dispatcher.notify();
+    return before;
   }
 }

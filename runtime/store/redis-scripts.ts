@@ -102,37 +102,95 @@ return claimed
 `;
 
 /**
- * ARGV: prefix id status finishedAt outcome skipReason hasDelivery url auth body webhookId headers ignoreTimeout
- * nextAttemptAt leaseExpiresAt owner. Returns 1 when recorded, 0 when unknown or already finished.
+ * finish_task(id): records the outcome and report given in ARGV (prefix id status finishedAt outcome skipReason
+ * hasDelivery url auth body webhookId headers ignoreTimeout nextAttemptAt leaseExpiresAt owner). Returns 1 when
+ * recorded, 0 when unknown or already finished.
  */
-const FINISH_TASK = `${PRELUDE}
-local id = ARGV[2]
-local key = p .. 'task:' .. id
-local status = redis.call('HGET', key, 'status')
-if status ~= 'in_queue' and status ~= 'in_progress' then return 0 end
-local api = redis.call('HGET', key, 'api')
-redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4], 'outcome', ARGV[5])
-redis.call('HDEL', key, 'owner')
-if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
-redis.call('ZREM', p .. 'queue:' .. api, id)
-redis.call('HDEL', p .. 'running:' .. api, id)
-redis.call('ZADD', p .. 'finished', tonumber(ARGV[4]), id)
-if ARGV[7] == '1' then
-  local d = p .. 'delivery:' .. id
-  redis.call('HSET', d, 'api', api, 'url', ARGV[8], 'body', ARGV[10], 'webhook_id', ARGV[11], 'status', 'pending',
-    'attempts', 0, 'next_attempt_at', ARGV[14])
-  if ARGV[9] ~= '' then redis.call('HSET', d, 'auth', ARGV[9]) end
-  if ARGV[12] ~= '' then redis.call('HSET', d, 'headers', ARGV[12]) end
-  if ARGV[13] ~= '' then redis.call('HSET', d, 'ignore_timeout', ARGV[13]) end
-  local due = tonumber(ARGV[14])
-  if ARGV[15] ~= '' then
-    redis.call('HSET', d, 'lease_expires_at', ARGV[15], 'lease_owner', ARGV[16])
-    redis.call('HSET', p .. 'leased', id, ARGV[16])
-    due = tonumber(ARGV[15])
+const FINISH_FUNCTION = `
+local function finish_task(id)
+  local key = p .. 'task:' .. id
+  local status = redis.call('HGET', key, 'status')
+  if status ~= 'in_queue' and status ~= 'in_progress' then return 0 end
+  local api = redis.call('HGET', key, 'api')
+  redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4], 'outcome', ARGV[5])
+  redis.call('HDEL', key, 'owner')
+  if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
+  redis.call('ZREM', p .. 'queue:' .. api, id)
+  redis.call('HDEL', p .. 'running:' .. api, id)
+  redis.call('ZADD', p .. 'finished', tonumber(ARGV[4]), id)
+  if ARGV[7] == '1' then
+    local d = p .. 'delivery:' .. id
+    redis.call('HSET', d, 'api', api, 'url', ARGV[8], 'body', ARGV[10], 'webhook_id', ARGV[11], 'status', 'pending',
+      'attempts', 0, 'next_attempt_at', ARGV[14])
+    if ARGV[9] ~= '' then redis.call('HSET', d, 'auth', ARGV[9]) end
+    if ARGV[12] ~= '' then redis.call('HSET', d, 'headers', ARGV[12]) end
+    if ARGV[13] ~= '' then redis.call('HSET', d, 'ignore_timeout', ARGV[13]) end
+    local due = tonumber(ARGV[14])
+    if ARGV[15] ~= '' then
+      redis.call('HSET', d, 'lease_expires_at', ARGV[15], 'lease_owner', ARGV[16])
+      redis.call('HSET', p .. 'leased', id, ARGV[16])
+      due = tonumber(ARGV[15])
+    end
+    redis.call('ZADD', p .. 'due', due, id)
   end
-  redis.call('ZADD', p .. 'due', due, id)
+  return 1
 end
-return 1
+`;
+
+/** ARGV: as finish_task's. Returns 1 when recorded, 0 when unknown or already finished. */
+const FINISH_TASK = `${PRELUDE}${FINISH_FUNCTION}
+return finish_task(ARGV[2])
+`;
+
+/** ARGV: as finish_task's (a cancelled outcome). Returns the task's status before, or false when unknown. */
+const CANCEL_TASK = `${PRELUDE}${FINISH_FUNCTION}
+local before = redis.call('HGET', p .. 'task:' .. ARGV[2], 'status')
+if not before then return false end
+finish_task(ARGV[2])
+return before
+`;
+
+/** fresh_schedule(id, now): a finished report pending again, attempts 0, due now, the last answer forgotten. */
+const FRESH_SCHEDULE = `
+local function fresh_schedule(id, now)
+  local d = p .. 'delivery:' .. id
+  redis.call('HSET', d, 'status', 'pending', 'attempts', 0, 'next_attempt_at', now)
+  redis.call('HDEL', d, 'last_status_code', 'last_error', 'lease_expires_at', 'lease_owner')
+  redis.call('HDEL', p .. 'leased', id)
+  redis.call('ZADD', p .. 'due', tonumber(now), id)
+end
+`;
+
+/** ARGV: prefix id now. Returns scheduled | pending | no-report | unfinished | unknown. */
+const REDELIVER = `${PRELUDE}${FRESH_SCHEDULE}
+local id = ARGV[2]
+local status = redis.call('HGET', p .. 'task:' .. id, 'status')
+if not status then return 'unknown' end
+if status == 'in_queue' or status == 'in_progress' then return 'unfinished' end
+local delivery = redis.call('HGET', p .. 'delivery:' .. id, 'status')
+if not delivery then return 'no-report' end
+if delivery == 'pending' then return 'pending' end
+fresh_schedule(id, ARGV[3])
+return 'scheduled'
+`;
+
+/**
+ * ARGV: prefix api finishedSince now limit. Redelivers up to limit failed reports of the API's tasks finished
+ * since, oldest first; returns their ids. Walks the finished tasks since the cutoff (bounded by the retention).
+ */
+const REDELIVER_FAILED = `${PRELUDE}${FRESH_SCHEDULE}
+local api, limit = ARGV[2], tonumber(ARGV[5])
+local ids = redis.call('ZRANGEBYSCORE', p .. 'finished', ARGV[3], '+inf')
+local taken = {}
+for _, id in ipairs(ids) do
+  if #taken >= limit then break end
+  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'status')
+  if d[1] == api and d[2] == 'failed' then
+    fresh_schedule(id, ARGV[4])
+    taken[#taken + 1] = id
+  end
+end
+return taken
 `;
 
 /** ARGV: prefix api. */
@@ -241,6 +299,9 @@ export const REDIS_SCRIPTS = {
   prGetTaskByKey: GET_TASK_BY_KEY,
   prClaimQueued: CLAIM_QUEUED,
   prFinishTask: FINISH_TASK,
+  prCancelTask: CANCEL_TASK,
+  prRedeliver: REDELIVER,
+  prRedeliverFailed: REDELIVER_FAILED,
   prCountUnfinished: COUNT_UNFINISHED,
   prRecover: RECOVER,
   prLeaseDue: LEASE_DUE,

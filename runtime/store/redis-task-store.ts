@@ -7,7 +7,7 @@ import { webhookStateOf } from "../tasks/delivery.js";
 import { parseStoredOutcome, serializeOutcome } from "../tasks/outcome-json.js";
 import type { CallbackTarget, NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { REDIS_SCRIPTS, type RedisScriptName } from "./redis-scripts.js";
-import type { CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
+import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult, TaskStore } from "./task-store.js";
 
 /** Options of {@link RedisTaskStore}. */
 export interface RedisTaskStoreOptions {
@@ -125,6 +125,28 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean> {
+    // The outcome exists only in this process until stored: while Redis is away, keep trying (finishing twice
+    // changes nothing, so a retry of a write that did land is harmless).
+    return (await this.#runRetried("prFinishTask", this.#outcomeArgs(id, outcome, delivery))) === 1;
+  }
+
+  async cancelTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<TaskStatus | undefined> {
+    // Not retried: the client that asked is told Redis did not answer, and may ask again.
+    const before = (await this.#run("prCancelTask", this.#outcomeArgs(id, outcome, delivery))) as TaskStatus | null;
+    return before ?? undefined;
+  }
+
+  async redeliver(id: string, now: number): Promise<RedeliverStoreResult> {
+    return (await this.#run("prRedeliver", [id, now])) as RedeliverStoreResult;
+  }
+
+  async redeliverFailed(api: string, finishedSince: number, now: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    return (await this.#run("prRedeliverFailed", [api, finishedSince, now, limit])) as string[];
+  }
+
+  /** The arguments of finish_task (runtime/store/redis-scripts.ts) after the prefix. */
+  #outcomeArgs(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): (string | number)[] {
     const pending = delivery?.status === "pending" ? delivery : undefined;
     const args = [
       id,
@@ -143,9 +165,7 @@ export class RedisTaskStore implements TaskStore {
       pending?.leaseExpiresAt ?? "",
       this.owner,
     ];
-    // The outcome exists only in this process until stored: while Redis is away, keep trying (finishing twice
-    // changes nothing, so a retry of a write that did land is harmless).
-    return (await this.#runRetried("prFinishTask", args)) === 1;
+    return args;
   }
 
   async countUnfinished(api: string): Promise<number> {

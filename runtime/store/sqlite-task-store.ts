@@ -1,12 +1,13 @@
 import { ErrorCode, RuntimeError } from "../errors.js";
 import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import { serializeOutcome } from "../tasks/outcome-json.js";
-import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
+import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { InThreadTransport, WorkerTransport, type BatchTransport } from "./batch-transport.js";
 import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
+import type { DeliveryInsert, OutcomeUpdate } from "./sqlite-task-tables.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
-import type { CreateTaskResult, RecoverySummary, TaskStore } from "./task-store.js";
+import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult, TaskStore } from "./task-store.js";
 
 export type { SqliteSynchronous } from "./sqlite-engine.js";
 
@@ -25,6 +26,10 @@ export interface SqliteTaskStoreOptions {
   maxBatchOperations?: number;
   /** Rows deleted per sweep transaction; a sweep of a large backlog lets other operations run between chunks. @defaultValue 500 */
   sweepChunkRows?: number;
+  /** Longest a call may wait for the database before it fails (and the store counts as stalled). @defaultValue 30 000 ms */
+  callDeadlineMs?: number;
+  /** Told when the database stops answering within the deadline (with why) and when it answers again (undefined). */
+  onStallChange?: (stall: Error | undefined) => void;
 }
 
 const DEFAULT_SWEEP_CHUNK_ROWS = 500;
@@ -49,6 +54,11 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
+  /** Why the database counts as not answering (a call pending past its deadline), or undefined. */
+  stalled(): Error | undefined {
+    return this.#commits?.stalled();
+  }
+
   /** Path of the database file, or `:memory:`. */
   get location(): string {
     return databaseLocation(this.#options.dataDir);
@@ -71,8 +81,12 @@ export class SqliteTaskStore implements TaskStore {
         await transport.close();
         throw new RuntimeError(ErrorCode.storage, "the task store was closed while it was opening");
       }
-      const maxBatchOperations = this.#options.maxBatchOperations;
-      this.#commits = new GroupCommit(transport, maxBatchOperations === undefined ? {} : { maxBatchOperations });
+      const { maxBatchOperations, callDeadlineMs, onStallChange } = this.#options;
+      this.#commits = new GroupCommit(transport, {
+        ...(maxBatchOperations === undefined ? {} : { maxBatchOperations }),
+        ...(callDeadlineMs === undefined ? {} : { deadlineMs: callDeadlineMs }),
+        ...(onStallChange === undefined ? {} : { onStallChange }),
+      });
       this.#transport = transport;
       this.#state = "open";
       void transport.failure?.then((error) => this.#reportFailure(error));
@@ -114,27 +128,20 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean> {
-    return this.#run<"finishTask">(() => ({
-      kind: "finishTask",
-      id,
-      outcome: {
-        status: outcome.status,
-        finishedAt: outcome.finishedAt,
-        outcome: serializeOutcome(outcome),
-        webhookSkipReason: delivery?.status === "skipped" ? delivery.reason : null,
-      },
-      delivery:
-        delivery?.status === "pending"
-          ? {
-              url: delivery.url,
-              auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
-              body: delivery.body,
-              webhookId: delivery.webhookId,
-              nextAttemptAt: delivery.nextAttemptAt,
-              leaseExpiresAt: delivery.leaseExpiresAt ?? null,
-            }
-          : null,
-    }));
+    return this.#run<"finishTask">(() => ({ kind: "finishTask", id, ...outcomeWrite(outcome, delivery) }));
+  }
+
+  cancelTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<TaskStatus | undefined> {
+    return this.#run<"cancelTask">(() => ({ kind: "cancelTask", id, ...outcomeWrite(outcome, delivery) }));
+  }
+
+  redeliver(id: string, now: number): Promise<RedeliverStoreResult> {
+    return this.#run<"redeliver">(() => ({ kind: "redeliver", id, now }));
+  }
+
+  redeliverFailed(api: string, finishedSince: number, now: number, limit: number): Promise<string[]> {
+    if (limit <= 0) return this.#nothing([]);
+    return this.#run<"redeliverFailed">(() => ({ kind: "redeliverFailed", api, finishedSince, now, limit }));
   }
 
   countUnfinished(api: string): Promise<number> {
@@ -180,6 +187,12 @@ export class SqliteTaskStore implements TaskStore {
     await this.#transport.terminate();
   }
 
+  /** Blocks the engine's worker thread for `ms`, as a hung disk would: for tests of what follows. */
+  simulateEngineStall(ms: number): Promise<void> {
+    if (!(this.#transport instanceof WorkerTransport)) throw new Error("only an engine in a worker thread can be stalled");
+    return this.#transport.stall(ms);
+  }
+
   /** Commits the operations already called, then closes the database. Later calls reject with STORAGE_ERROR. */
   async close(): Promise<void> {
     const commits = this.#commits;
@@ -218,4 +231,27 @@ export class SqliteTaskStore implements TaskStore {
     const why = this.#state === "closed" ? "it was closed" : "open() was not awaited";
     return Promise.reject(new RuntimeError(ErrorCode.storage, `the task store is not open (${why}); no operation can run`));
   }
+}
+
+/** An outcome and its report (or why none) as the tables store them. */
+function outcomeWrite(outcome: TaskOutcome, delivery: NewDelivery | null): { outcome: OutcomeUpdate; delivery: DeliveryInsert | null } {
+  return {
+    outcome: {
+      status: outcome.status,
+      finishedAt: outcome.finishedAt,
+      outcome: serializeOutcome(outcome),
+      webhookSkipReason: delivery?.status === "skipped" ? delivery.reason : null,
+    },
+    delivery:
+      delivery?.status === "pending"
+        ? {
+            url: delivery.url,
+            auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
+            body: delivery.body,
+            webhookId: delivery.webhookId,
+            nextAttemptAt: delivery.nextAttemptAt,
+            leaseExpiresAt: delivery.leaseExpiresAt ?? null,
+          }
+        : null,
+  };
 }

@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
-import type { TaskRecord } from "../tasks/task.js";
-import type { RecoverySummary } from "./task-store.js";
+import type { TaskRecord, TaskStatus } from "../tasks/task.js";
+import type { RecoverySummary, RedeliverStoreResult } from "./task-store.js";
 import { toDeliveryRecord, toTaskRecord, type DeliveryRow, type TaskRow, type TaskWithDeliveryRow } from "./sqlite-rows.js";
 
 /** A task as `tasks` stores it: JSON already serialized, so a value JSON cannot carry fails before it is queued. */
@@ -53,6 +53,10 @@ export class SqliteTaskTables {
   readonly #finishTask: Database.Statement;
   readonly #insertDelivery: Database.Statement;
   readonly #countUnfinished: Database.Statement;
+  readonly #taskStatus: Database.Statement;
+  readonly #deliveryStatus: Database.Statement;
+  readonly #redeliver: Database.Statement;
+  readonly #redeliverFailed: Database.Statement;
   readonly #requeueInProgress: Database.Statement;
   readonly #releaseLeases: Database.Statement;
   readonly #countQueued: Database.Statement;
@@ -83,7 +87,9 @@ export class SqliteTaskTables {
        RETURNING *`,
     );
     this.#finishTask = db.prepare(
-      `UPDATE tasks SET status = ?, finished_at = ?, outcome = ?, webhook_skip_reason = ?
+      // The request's credentials leave the task row once it finishes: its report (if any) keeps its own copy.
+      `UPDATE tasks SET status = ?, finished_at = ?, outcome = ?, webhook_skip_reason = ?,
+              callback = CASE WHEN callback IS NULL THEN NULL ELSE json_remove(callback, '$.auth') END
        WHERE id = ? AND status IN ('in_queue', 'in_progress')
        RETURNING api`,
     );
@@ -95,6 +101,19 @@ export class SqliteTaskTables {
       `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue')
             + (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_progress') AS n`,
     );
+    this.#taskStatus = db.prepare("SELECT status FROM tasks WHERE id = ?");
+    this.#deliveryStatus = db.prepare("SELECT status FROM deliveries WHERE task_id = ?");
+    // A fresh schedule: the retry policy counts attempts, so 0 starts it again from its first wait.
+    const freshSchedule = `status = 'pending', attempts = 0, next_attempt_at = @now, last_status_code = NULL, last_error = NULL, lease_expires_at = NULL`;
+    this.#redeliver = db.prepare(`UPDATE deliveries SET ${freshSchedule} WHERE task_id = @id AND status != 'pending'`);
+    this.#redeliverFailed = db.prepare(
+      `UPDATE deliveries SET ${freshSchedule}
+       WHERE task_id IN (
+         SELECT d.task_id FROM deliveries d JOIN tasks t ON t.id = d.task_id
+         WHERE d.api = @api AND d.status = 'failed' AND t.finished_at >= @finishedSince
+         ORDER BY t.finished_at, t.seq LIMIT @limit)
+       RETURNING task_id`,
+    );
     this.#requeueInProgress = db.prepare("UPDATE tasks SET status = 'in_queue', started_at = NULL WHERE status = 'in_progress'");
     this.#releaseLeases = db.prepare("UPDATE deliveries SET lease_expires_at = NULL WHERE status = 'pending' AND lease_expires_at IS NOT NULL");
     this.#countQueued = db.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'in_queue'");
@@ -105,8 +124,11 @@ export class SqliteTaskTables {
        RETURNING *`,
     );
     this.#recordAttempt = db.prepare(
+      // Per-request credentials (a basic password, an mTLS key) are erased once the report is delivered or has
+      // finally failed: nothing will send them again, so they are not kept until the 7-day sweep.
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = coalesce(?, next_attempt_at),
-              last_status_code = ?, last_error = ?, lease_expires_at = NULL
+              last_status_code = ?, last_error = ?, lease_expires_at = NULL,
+              auth = CASE WHEN ? = 'pending' THEN auth ELSE NULL END
        WHERE task_id = ?`,
     );
     this.#nextDue = db.prepare(`SELECT min(${DUE}) AS due FROM deliveries WHERE status = 'pending'`);
@@ -154,6 +176,30 @@ export class SqliteTaskTables {
     return true;
   }
 
+  /** The task's status before; cancelled (with its report) only when it was queued or running. */
+  cancelTask(id: string, outcome: OutcomeUpdate, delivery: DeliveryInsert | null): TaskStatus | undefined {
+    const before = this.#taskStatus.get(id) as { status: TaskStatus } | undefined;
+    if (before === undefined) return undefined;
+    if (before.status === "in_queue" || before.status === "in_progress") this.finishTask(id, outcome, delivery);
+    return before.status;
+  }
+
+  redeliver(id: string, now: number): RedeliverStoreResult {
+    const task = this.#taskStatus.get(id) as { status: TaskStatus } | undefined;
+    if (task === undefined) return "unknown";
+    if (task.status === "in_queue" || task.status === "in_progress") return "unfinished";
+    const delivery = this.#deliveryStatus.get(id) as { status: string } | undefined;
+    if (delivery === undefined) return "no-report";
+    if (delivery.status === "pending") return "pending";
+    this.#redeliver.run({ id, now });
+    return "scheduled";
+  }
+
+  redeliverFailed(api: string, finishedSince: number, now: number, limit: number): string[] {
+    const rows = this.#redeliverFailed.all({ api, finishedSince, now, limit }) as Array<{ task_id: string }>;
+    return rows.map((row) => row.task_id);
+  }
+
   countUnfinished(api: string): number {
     return (this.#countUnfinished.get({ api }) as { n: number }).n;
   }
@@ -175,7 +221,7 @@ export class SqliteTaskTables {
   }
 
   recordAttempt(taskId: string, update: DeliveryUpdate): void {
-    this.#recordAttempt.run(update.status, update.attempts, update.nextAttemptAt ?? null, update.lastStatusCode ?? null, update.lastError ?? null, taskId);
+    this.#recordAttempt.run(update.status, update.attempts, update.nextAttemptAt ?? null, update.lastStatusCode ?? null, update.lastError ?? null, update.status, taskId);
   }
 
   nextDue(): number | undefined {

@@ -1,7 +1,7 @@
 import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
-import type { TaskRecord } from "../tasks/task.js";
+import type { TaskRecord, TaskStatus } from "../tasks/task.js";
 import type { DeliveryInsert, OutcomeUpdate, SqliteTaskTables, TaskInsert } from "./sqlite-task-tables.js";
-import type { RecoverySummary } from "./task-store.js";
+import type { RecoverySummary, RedeliverStoreResult } from "./task-store.js";
 
 /**
  * One task store operation as plain data, so it can cross to the thread that owns the database (structured clone).
@@ -13,6 +13,9 @@ export type StoreOperation =
   | { kind: "getTaskByKey"; api: string; idempotencyKey: string }
   | { kind: "claimQueued"; api: string; limit: number; now: number }
   | { kind: "finishTask"; id: string; outcome: OutcomeUpdate; delivery: DeliveryInsert | null }
+  | { kind: "cancelTask"; id: string; outcome: OutcomeUpdate; delivery: DeliveryInsert | null }
+  | { kind: "redeliver"; id: string; now: number }
+  | { kind: "redeliverFailed"; api: string; finishedSince: number; now: number; limit: number }
   | { kind: "countUnfinished"; api: string }
   | { kind: "recover" }
   | { kind: "leaseDue"; now: number; limit: number; leaseMs: number }
@@ -28,6 +31,9 @@ export interface StoreOperationResults {
   getTaskByKey: TaskRecord | undefined;
   claimQueued: TaskRecord[];
   finishTask: boolean;
+  cancelTask: TaskStatus | undefined;
+  redeliver: RedeliverStoreResult;
+  redeliverFailed: string[];
   countUnfinished: number;
   recover: RecoverySummary;
   leaseDue: DeliveryRecord[];
@@ -61,6 +67,12 @@ export function runOperation(tables: SqliteTaskTables, operation: StoreOperation
       return tables.claimQueued(operation.api, operation.limit, operation.now);
     case "finishTask":
       return tables.finishTask(operation.id, operation.outcome, operation.delivery);
+    case "cancelTask":
+      return tables.cancelTask(operation.id, operation.outcome, operation.delivery);
+    case "redeliver":
+      return tables.redeliver(operation.id, operation.now);
+    case "redeliverFailed":
+      return tables.redeliverFailed(operation.api, operation.finishedSince, operation.now, operation.limit);
     case "countUnfinished":
       return tables.countUnfinished(operation.api);
     case "recover":

@@ -1,5 +1,5 @@
 import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
-import type { NewTask, TaskOutcome, TaskRecord } from "../tasks/task.js";
+import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 
 /** Result of {@link TaskStore.createTask}. */
 export interface CreateTaskResult {
@@ -7,6 +7,12 @@ export interface CreateTaskResult {
   /** False when a task with the same (api, idempotencyKey) already existed and was returned instead. */
   created: boolean;
 }
+
+/**
+ * How {@link TaskStore.redeliver} ended: `scheduled` (its report is pending again, due at once), `pending` (a
+ * delivery is still under way: nothing changed), `no-report` (finished without a report), `unfinished`, `unknown`.
+ */
+export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown";
 
 /** What {@link TaskStore.recover} found and repaired at start-up. */
 export interface RecoverySummary {
@@ -56,6 +62,12 @@ export interface TaskStore {
   readonly warnings?: readonly string[];
 
   /**
+   * Why the engine counts as not answering right now (a call pending past its deadline), or undefined: health
+   * probes answer 503 meanwhile. Engines without a deadline leave it out.
+   */
+  stalled?(): Error | undefined;
+
+  /**
    * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task
    * is stored in_progress, already claimed by the caller (claimQueued never hands it out).
    */
@@ -76,6 +88,27 @@ export interface TaskStore {
    * `leaseExpiresAt` is stored leased to the caller, as if `leaseDueDeliveries` had handed it out.
    */
   finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean>;
+
+  /**
+   * Cancels a task that has not finished: like {@link finishTask} with a cancelled outcome (and its report, or why
+   * none), in one atomic step. Resolves to the status the task had just before: `in_queue` (it will never be
+   * claimed) or `in_progress` (whoever runs it must stop it; its later outcome is dropped) when it was cancelled,
+   * a finished status when it had finished already (nothing changed), undefined for an unknown task.
+   */
+  cancelTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<TaskStatus | undefined>;
+
+  /**
+   * Makes a finished task's report pending again with a fresh schedule: same body and webhook-id, attempts back to
+   * 0, the last status code and error cleared, due at `now`. Refused (nothing changed) while a delivery is pending.
+   */
+  redeliver(id: string, now: number): Promise<RedeliverStoreResult>;
+
+  /**
+   * Redelivers (as {@link redeliver}) up to `limit` of the reports of `api` that finally failed, of tasks finished at or
+   * after `finishedSince`, oldest first; resolves to their task ids. A redelivered report is pending, so a next call
+   * finds the ones after it: call again until fewer than `limit` come back.
+   */
+  redeliverFailed(api: string, finishedSince: number, now: number, limit: number): Promise<string[]>;
 
   /** Tasks of this API that are queued or running: the count max_replica_concurrency bounds. */
   countUnfinished(api: string): Promise<number>;

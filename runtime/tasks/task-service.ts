@@ -1,5 +1,6 @@
 import type { ApiConfig } from "../config/api-config.js";
 import { ErrorCode, RequestError } from "../errors.js";
+import type { Outbox } from "../outbox/outbox.js";
 import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { parseCallbackUrl } from "../webhook/callback-url.js";
@@ -9,7 +10,7 @@ import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
 import { runPrediction } from "../worker/run-prediction.js";
 import { newTaskId } from "./task-id.js";
-import type { CallbackTarget, NewTask, ReportFormat, TaskOutcome, TaskRecord } from "./task.js";
+import { FINISHED_STATUSES, type CallbackTarget, type NewTask, type ReportFormat, type TaskOutcome, type TaskRecord, type TaskStatus } from "./task.js";
 
 /** Everything the runtime holds for one API. */
 export interface ApiRuntime {
@@ -42,10 +43,16 @@ export interface TaskServiceOptions {
   apis: ReadonlyMap<string, ApiRuntime>;
   store: TaskStore;
   checkCallbackAddress?: CallbackAddressCheck;
+  /** Stores a cancelled task's outcome and report (cancel is refused without it). */
+  outbox?: Pick<Outbox, "cancel">;
+  /** The webhook dispatcher, woken when a report is pending again after a redelivery. */
+  reports?: { notify(): void };
   /** True once shutdown began: new work is refused with 503. */
   isShuttingDown?: () => boolean;
   /** Called once per new task (not for a repeated idempotency key); for metrics. */
   onTaskCreated?: (task: TaskRecord) => void;
+  /** Called once per task that finished here rather than in a worker (a queued task cancelled); for metrics. */
+  onTaskFinished?: (task: TaskRecord, outcome: TaskOutcome) => void;
   /** Called after each RealtimeAPI prediction with the time predict() took; for metrics. */
   onPredicted?: (api: string, outcome: TaskOutcome, durationMs: number) => void;
   /** @defaultValue {@link newTaskId} (time-ordered UUIDs) */
@@ -138,11 +145,84 @@ export class TaskService {
   async get(apiName: string | undefined, id: string): Promise<TaskRecord> {
     if (apiName !== undefined) this.api(apiName);
     const task = await this.#options.store.getTask(id);
-    if (task === undefined || (apiName !== undefined && task.api !== apiName)) {
-      const where = apiName === undefined ? "" : ` of API "${apiName}"`;
-      throw new RequestError(ErrorCode.unknownTask, 404, `no task "${id}"${where}; task results are kept for 7 days`);
-    }
+    if (task === undefined || (apiName !== undefined && task.api !== apiName)) throw unknownTask(id, apiName);
     return task;
+  }
+
+  /**
+   * Cancels a task of `apiName` that has not finished: a queued one never runs, a running one sees its predict()
+   * signal abort. It ends `cancelled`, and its report (when the API sends reports) says so. A finished task is a
+   * 409 that carries its status.
+   */
+  async cancel(apiName: string, id: string): Promise<{ id: string; status: "cancelled" }> {
+    const api = this.api(apiName);
+    const outbox = this.#options.outbox;
+    if (outbox === undefined) throw new RequestError(ErrorCode.badRequest, 400, "this runtime cannot cancel tasks");
+    const task = await this.get(apiName, id);
+    if (FINISHED_STATUSES.includes(task.status)) throw alreadyFinished(task.id, task.status);
+    const before = await outbox.cancel(task, this.#now());
+    switch (before) {
+      case undefined:
+        throw unknownTask(id, apiName);
+      case "in_queue": {
+        // Never claimed now, so no worker will release its place in max_replica_concurrency: it is released here.
+        api.capacity.release();
+        this.#options.onTaskFinished?.(task, { status: "cancelled", finishedAt: this.#now() });
+        break;
+      }
+      case "in_progress":
+        // Its worker stops it and releases its place once predict() returned.
+        api.worker?.cancel(id);
+        break;
+      default:
+        throw alreadyFinished(task.id, before); // It finished between the read and the cancel.
+    }
+    return { id: task.id, status: "cancelled" };
+  }
+
+  /**
+   * Sends a finished task's report again: the same body and webhook-id, a fresh attempt schedule starting now. A 409
+   * while a delivery is still pending, for a task that has not finished, and for one that has no report.
+   */
+  async redeliver(apiName: string, id: string): Promise<TaskRecord> {
+    const task = await this.get(apiName, id);
+    const result = await this.#options.store.redeliver(id, this.#now());
+    switch (result) {
+      case "scheduled":
+        this.#options.reports?.notify();
+        return { ...task, webhook: { status: "pending", attempts: 0 } };
+      case "unknown":
+        throw unknownTask(id, apiName);
+      case "unfinished":
+        throw new RequestError(
+          ErrorCode.conflict,
+          409,
+          `task "${id}" has not finished (status ${task.status}), so it has no report yet; its report is sent when it finishes`,
+          { details: { id, status: task.status } },
+        );
+      case "pending":
+        throw new RequestError(
+          ErrorCode.conflict,
+          409,
+          `a delivery of task "${id}"'s report is still pending (${task.webhook?.attempts ?? 0} attempts so far); redeliver once its webhook status is delivered or failed`,
+          { details: { id, status: task.status, webhook: { status: "pending", attempts: task.webhook?.attempts ?? 0 } } },
+        );
+      case "no-report": {
+        const why = task.webhook?.lastError ?? `API "${task.api}" does not list callback in webhook.post_inference_hooks`;
+        throw new RequestError(ErrorCode.conflict, 409, `task "${id}" has no report to redeliver (${why})`, { details: { id, status: task.status } });
+      }
+    }
+  }
+
+  /**
+   * Redelivers up to `limit` reports of `apiName` that finally failed, of tasks finished at or after `since` (epoch
+   * ms), oldest first; resolves to their ids and whether more may be left (call again for the next page).
+   */
+  async redeliverFailed(apiName: string, since: number, limit: number): Promise<{ taskIds: string[]; more: boolean }> {
+    this.api(apiName);
+    const taskIds = await this.#options.store.redeliverFailed(apiName, since, this.#now(), limit);
+    if (taskIds.length > 0) this.#options.reports?.notify();
+    return { taskIds, more: taskIds.length === limit };
   }
 
   /** Runs predict() now for a RealtimeAPI, within its concurrency and capacity limits. */
@@ -205,6 +285,17 @@ function queueFull(api: ApiRuntime): RequestError {
     503,
     `API "${api.config.name}" already holds ${api.capacity.max} tasks (autoscaling.max_replica_concurrency); retry later or raise the limit`,
   );
+}
+
+function unknownTask(id: string, apiName: string | undefined): RequestError {
+  const where = apiName === undefined ? "" : ` of API "${apiName}"`;
+  return new RequestError(ErrorCode.unknownTask, 404, `no task "${id}"${where}; task results are kept for 7 days`);
+}
+
+function alreadyFinished(id: string, status: TaskStatus): RequestError {
+  return new RequestError(ErrorCode.conflict, 409, `task "${id}" already finished (${status}); only a queued or running task can be cancelled`, {
+    details: { id, status },
+  });
 }
 
 function validateIdempotencyKey(key: string): void {

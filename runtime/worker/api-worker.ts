@@ -4,7 +4,7 @@ import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { runPrediction, type RunPredictionOptions } from "./run-prediction.js";
+import { parseStoredPayload, runPrediction, type RunPredictionOptions } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -37,11 +37,13 @@ const CLAIM_RETRY_MS = 1000;
 export class ApiWorker {
   readonly #options: ApiWorkerOptions;
   readonly #now: () => number;
-  /** Tasks whose predict() is running: the slots threads_per_process bounds. */
-  readonly #predicting = new Set<string>();
+  /** Tasks whose predict() is running, each with the controller of its signal: the slots threads_per_process bounds. */
+  readonly #predicting = new Map<string, AbortController>();
+  /** Tasks cancelled in the store after they were claimed but before they reached this worker: they never run. */
+  readonly #cancelledBeforeStart = new Set<string>();
   /** Each claimed task's whole life (predict, then storing its outcome), so shutdown can wait for it. */
   readonly #work = new Set<Promise<void>>();
-  /** Aborts running predictions when shutdown outlasts its grace period. */
+  /** Aborted when shutdown outlasts its grace period (each running prediction's own signal is aborted with it). */
   readonly #abort = new AbortController();
   /** Slots promised to tasks being created already claimed (see {@link reserveSlot}). */
   #reserved = 0;
@@ -54,12 +56,12 @@ export class ApiWorker {
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ApiWorkerOptions) {
+    // Every running prediction with a timeout listens on it: many at once are expected, not a leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#predictionOptions = { signal: this.#abort.signal, now: this.#now };
+    this.#predictionOptions = { now: this.#now };
     if (options.predictTimeoutMs !== undefined) this.#predictionOptions.timeoutMs = options.predictTimeoutMs;
-    // Every running prediction listens on this signal: threads_per_process above 10 is not a leak.
-    setMaxListeners(0, this.#abort.signal);
     this.#queue = new BacklogDrain({
       room: () => (this.#stopping ? 0 : options.concurrency - this.#predicting.size - this.#reserved),
       take: async (limit) => {
@@ -116,6 +118,17 @@ export class ApiWorker {
   }
 
   /**
+   * Stops a task that was cancelled in the store while claimed (TaskStore.cancelTask said in_progress): a running
+   * predict() sees its signal abort, and its outcome is dropped (the cancel stored its own); a task not yet started
+   * never runs. Either way the task settles here, once, as cancelled.
+   */
+  cancel(taskId: string): void {
+    const running = this.#predicting.get(taskId);
+    if (running !== undefined) running.abort(new TaskCancelled());
+    else this.#cancelledBeforeStart.add(taskId);
+  }
+
+  /**
    * Stops claiming, waits up to `graceMs` for running predictions to finish and store their outcome, then aborts
    * the rest. Aborted tasks stay in_progress in the store and run again on the next start.
    */
@@ -132,17 +145,31 @@ export class ApiWorker {
     clearTimeout(timer);
     if (outcome === "timeout") {
       this.#options.log.warn({ api: this.#options.api, running: this.#predicting.size }, "grace period over; tasks still running will run again on the next start");
-      this.#abort.abort(new Error("the runtime is shutting down"));
+      const reason = new Error("the runtime is shutting down");
+      this.#abort.abort(reason);
+      for (const prediction of this.#predicting.values()) prediction.abort(reason);
     }
   }
 
   #run(task: TaskRecord): void {
     const { predictor, finisher, log, api } = this.#options;
-    this.#predicting.add(task.id);
+    if (this.#cancelledBeforeStart.delete(task.id)) {
+      this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
+      this.#queue.kick();
+      return;
+    }
+    const controller = new AbortController();
+    // A predictor may listen on its signal from several places; that is not a leak.
+    setMaxListeners(0, controller.signal);
+    this.#predicting.set(task.id, controller);
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        outcome = await runPrediction(predictor, JSON.parse(task.payloadJson), task.id, this.#predictionOptions);
+        const stored = parseStoredPayload(task.payloadJson);
+        outcome =
+          "outcome" in stored
+            ? stored.outcome
+            : await runPrediction(predictor, stored.payload, task.id, { ...this.#predictionOptions, signal: controller.signal });
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
@@ -150,6 +177,11 @@ export class ApiWorker {
         this.#queue.kick();
       }
       if (this.#abort.signal.aborted) return; // Shut down mid-prediction: the task runs again after restart.
+      if (controller.signal.reason instanceof TaskCancelled) {
+        // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped.
+        this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
+        return;
+      }
       try {
         await finisher.finish(task, outcome);
       } catch (error) {
@@ -162,5 +194,14 @@ export class ApiWorker {
     })();
     this.#work.add(work);
     void work.finally(() => this.#work.delete(work));
+  }
+}
+
+/** Why a cancelled task's predict() signal aborted. */
+export class TaskCancelled extends Error {
+  override readonly name = "TaskCancelled";
+
+  constructor() {
+    super("the task was cancelled (DELETE /NAME/ID)");
   }
 }

@@ -66,12 +66,15 @@ describe("GET /openapi.json", () => {
     expect(served.document.openapi).toMatch(/^3\.1\./);
   });
 
-  it("describes every API on the Cortex surface: POST and GET for an AsyncAPI, POST for a RealtimeAPI", () => {
+  it("describes every API on the Cortex surface: POST, GET, DELETE and redelivery for an AsyncAPI, POST for a RealtimeAPI", () => {
     const paths = served.document.paths as Record<string, Record<string, any>>;
     for (const name of ["sum", "echo-unsigned", "quiet"]) {
       expect(Object.keys(paths[`/${name}`] ?? {}), name).toEqual(["post"]);
-      expect(Object.keys(paths[`/${name}/{id}`] ?? {}), name).toEqual(["get"]);
+      expect(Object.keys(paths[`/${name}/{id}`] ?? {}), name).toEqual(["get", "delete"]);
+      expect(Object.keys(paths[`/${name}/{id}/redeliver`] ?? {}), name).toEqual(["post"]);
+      expect(Object.keys(paths[`/${name}/redeliver-failed`] ?? {}), name).toEqual(["post"]);
     }
+    expect(paths["/sum/{id}"]!.delete.responses["409"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Conflict" });
     expect(Object.keys(paths["/sum-now"] ?? {})).toEqual(["post"]);
     expect(paths["/sum-now/{id}"]).toBeUndefined();
     expect(Object.keys(paths["/sum"]!.post.responses)).toEqual(expect.arrayContaining(["202", "400", "413", "415", "503"]));
@@ -92,7 +95,7 @@ describe("GET /openapi.json", () => {
     });
   });
 
-  it("answers every error with the {error: string} schema", () => {
+  it("answers every error with the {error: string} schema (a 409 adds the task's id and status)", () => {
     let errors = 0;
     for (const [path, item] of Object.entries(served.document.paths as Record<string, Record<string, any>>)) {
       for (const [method, operation] of Object.entries(item)) {
@@ -100,12 +103,14 @@ describe("GET /openapi.json", () => {
           // The probes answer 503 in their own shape (which carries an error string too).
           if (Number(status) < 400 || path === "/readyz" || path === "/healthz") continue;
           errors++;
-          expect(response.content?.["application/json"]?.schema, `${method} ${path} ${status}`).toEqual({ $ref: "#/components/schemas/Error" });
+          const schema = status === "409" ? "Conflict" : "Error";
+          expect(response.content?.["application/json"]?.schema, `${method} ${path} ${status}`).toEqual({ $ref: `#/components/schemas/${schema}` });
         }
       }
     }
     expect(errors).toBeGreaterThan(20);
     expect(served.resolved.components.schemas.Error).toMatchObject({ required: ["error"], properties: { error: { type: "string" } } });
+    expect(served.resolved.components.schemas.Conflict).toMatchObject({ required: ["error", "id", "status"], properties: { error: { type: "string" } } });
   });
 
   it("describes the ops routes", () => {

@@ -479,6 +479,81 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
+    describe("12. cancelTask", () => {
+      const cancelled = (finishedAt = T0 + 5): TaskOutcome => ({ status: "cancelled", finishedAt });
+
+      it("12.1 a queued task is cancelled with its report, says it was in_queue, and is never claimed", async () => {
+        const { task } = await store.createTask(newTask());
+        expect(await store.cancelTask(task.id, cancelled(), pendingDelivery(task.id))).toBe("in_queue");
+        expect(await store.claimQueued("sum", 10, T0)).toEqual([]);
+        expect(await store.countUnfinished("sum")).toBe(0);
+        const stored = await store.getTask(task.id);
+        expect(stored).toMatchObject({ status: "cancelled", outcome: { status: "cancelled", finishedAt: T0 + 5 }, webhook: { status: "pending", attempts: 0 } });
+        expect((await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS)).map((d) => d.taskId)).toEqual([task.id]);
+      });
+
+      it("12.2 a running task is cancelled and says it was in_progress; its worker's later outcome is dropped", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.claimQueued("sum", 1, T0);
+        expect(await store.cancelTask(task.id, cancelled(), null)).toBe("in_progress");
+        expect(await store.finishTask(task.id, completed(7), pendingDelivery(task.id))).toBe(false);
+        expect((await store.getTask(task.id))?.status).toBe("cancelled");
+        expect(await store.leaseDueDeliveries(T0 + 1e6, 10, LEASE_MS)).toEqual([]);
+      });
+
+      it("12.3 a finished task is left as it is and its status returned; an unknown one is undefined", async () => {
+        const id = await finishedWithReport();
+        expect(await store.cancelTask(id, cancelled(), null)).toBe("completed");
+        expect((await store.getTask(id))?.outcome?.status).toBe("completed");
+        expect(await store.cancelTask("no-such-task", cancelled(), null)).toBeUndefined();
+      });
+    });
+
+    describe("13. redeliver and redeliverFailed", () => {
+      async function failedReport(finishedAt = T0 + 10, api = "sum"): Promise<string> {
+        const { task } = await store.createTask(newTask({ api }));
+        await store.claimQueued(api, 1, T0);
+        await store.finishTask(task.id, completed(1, finishedAt), pendingDelivery(task.id, finishedAt));
+        await store.leaseDueDeliveries(finishedAt, 10, LEASE_MS);
+        await store.recordAttempt(task.id, { status: "failed", attempts: 3, lastStatusCode: 500, lastError: "HTTP 500" });
+        return task.id;
+      }
+
+      it("13.1 a failed report is pending again from now, attempts 0, the last status cleared, same body and webhook-id", async () => {
+        const id = await failedReport();
+        expect(await store.redeliver(id, T0 + 1000)).toBe("scheduled");
+        expect((await store.getTask(id))?.webhook).toEqual({ status: "pending", attempts: 0 });
+        expect(await store.leaseDueDeliveries(T0 + 999, 10, LEASE_MS)).toEqual([]);
+        const [due] = await store.leaseDueDeliveries(T0 + 1000, 10, LEASE_MS);
+        expect(due).toMatchObject({ taskId: id, body: `{"id":"${id}"}`, webhookId: `msg_${id}`, attempts: 0, nextAttemptAt: T0 + 1000 });
+      });
+
+      it("13.2 refuses while pending, for an unfinished task, a task without a report and an unknown id", async () => {
+        const pending = await finishedWithReport();
+        expect(await store.redeliver(pending, T0)).toBe("pending");
+        const { task } = await store.createTask(newTask());
+        expect(await store.redeliver(task.id, T0)).toBe("unfinished");
+        await store.finishTask(task.id, completed(1), null);
+        expect(await store.redeliver(task.id, T0)).toBe("no-report");
+        expect(await store.redeliver("no-such-task", T0)).toBe("unknown");
+      });
+
+      it("13.3 redeliverFailed takes the API's failed reports of tasks finished since, oldest first, a page at a time", async () => {
+        const before = await failedReport(T0 + 10);
+        const first = await failedReport(T0 + 20);
+        const second = await failedReport(T0 + 30);
+        const third = await failedReport(T0 + 40);
+        const otherApi = await failedReport(T0 + 50, "other");
+        await finishedWithReport(T0 + 60); // pending: not failed
+        expect(await store.redeliverFailed("sum", T0 + 20, T0 + 100, 2)).toEqual([first, second]);
+        expect(await store.redeliverFailed("sum", T0 + 20, T0 + 100, 2)).toEqual([third]);
+        expect(await store.redeliverFailed("sum", T0 + 20, T0 + 100, 2)).toEqual([]);
+        expect((await store.getTask(before))?.webhook?.status).toBe("failed");
+        expect((await store.getTask(otherApi))?.webhook?.status).toBe("failed");
+        expect((await store.getTask(third))?.webhook).toEqual({ status: "pending", attempts: 0 });
+      });
+    });
+
     describe("10. close", () => {
       it("10.1 every method rejects with STORAGE_ERROR once closed", async () => {
         const { task } = await store.createTask(newTask());
