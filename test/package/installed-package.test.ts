@@ -59,7 +59,8 @@ async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
 function sourceAssets(dir: string): string[] {
   return readdirSync(join(REPO_ROOT, dir), { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile() && !entry.name.endsWith(".ts"))
-    .map((entry) => relative(REPO_ROOT, join(entry.parentPath, entry.name)));
+    .map((entry) => relative(REPO_ROOT, join(entry.parentPath, entry.name)))
+    .filter((path) => !/(^|\/)(__pycache__|node_modules)\//.test(path)); // what the build leaves out
 }
 
 let packedFiles: string[] = [];
