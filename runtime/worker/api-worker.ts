@@ -1,10 +1,10 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import type { Predictor } from "../predictor/predictor.js";
+import type { PredictorHost } from "../hosts/host.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { parseStoredPayload, runPrediction, type RunPredictionOptions } from "./run-prediction.js";
+import { refuseStoredPayload } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -14,13 +14,12 @@ export interface TaskFinisher {
 /** Options of {@link ApiWorker}. */
 export interface ApiWorkerOptions {
   api: string;
-  predictor: Predictor;
+  /** Where predict() runs (the event loop, worker threads, Python processes). */
+  host: PredictorHost;
   store: TaskStore;
   finisher: TaskFinisher;
-  /** threads_per_process: predictions running at once. */
+  /** Predictions running at once (the host's capacity). */
   concurrency: number;
-  /** predict_timeout_s in ms. */
-  predictTimeoutMs?: number;
   /** Called once per task that finished (the API's capacity is released here). */
   onTaskSettled?: (task: TaskRecord, outcome: TaskOutcome) => void;
   log: Logger;
@@ -49,8 +48,6 @@ export class ApiWorker {
   #reserved = 0;
   /** Claims queued tasks while slots are free. */
   readonly #queue: BacklogDrain;
-  /** The same for every prediction of this API. */
-  readonly #predictionOptions: RunPredictionOptions;
   #started = false;
   #stopping = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -60,8 +57,6 @@ export class ApiWorker {
     setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#predictionOptions = { now: this.#now };
-    if (options.predictTimeoutMs !== undefined) this.#predictionOptions.timeoutMs = options.predictTimeoutMs;
     this.#queue = new BacklogDrain({
       room: () => (this.#stopping ? 0 : options.concurrency - this.#predicting.size - this.#reserved),
       take: async (limit) => {
@@ -152,7 +147,7 @@ export class ApiWorker {
   }
 
   #run(task: TaskRecord): void {
-    const { predictor, finisher, log, api } = this.#options;
+    const { host, finisher, log, api } = this.#options;
     if (this.#cancelledBeforeStart.delete(task.id)) {
       this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
       this.#queue.kick();
@@ -165,11 +160,9 @@ export class ApiWorker {
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        const stored = parseStoredPayload(task.payloadJson);
-        outcome =
-          "outcome" in stored
-            ? stored.outcome
-            : await runPrediction(predictor, stored.payload, task.id, { ...this.#predictionOptions, signal: controller.signal });
+        // A stored payload the runtime no longer accepts fails alone; the host enforces predict_timeout_s and
+        // passes an abort (a cancel, shutdown) on to predict().
+        outcome = refuseStoredPayload(task.payloadJson) ?? (await host.predict(task.payloadJson, task.id, controller.signal));
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
