@@ -1,5 +1,5 @@
 // The package as a user gets it: `npm pack`, the tarball installed into a new project outside the checkout, then
-// what the README promises from there: the types in a strict type-check, `init`, `npm start`, the curl lines init
+// what the README promises from there: the types in a strict type-check, `init` (TypeScript and --python), `npm start`, the curl lines init
 // prints, and the toolkit imported from `predictor-runtime/toolkit` in a node:test file (plain Node, no tsx).
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +13,12 @@ const curlRequired = process.env.REQUIRE_CURL_TESTS === "1";
 const curlMissing = spawnSync("curl", ["--version"]).error !== undefined;
 if (curlMissing && !curlRequired) {
   console.warn("SKIPPING the test of init's curl lines: curl is missing (apt-get install curl; CI sets REQUIRE_CURL_TESTS=1 to make this a failure)");
+}
+
+const pythonFound = spawnSync("python3", ["--version"]).status === 0;
+if (!pythonFound) {
+  if (process.env.REQUIRE_PYTHON_TESTS === "1") throw new Error("REQUIRE_PYTHON_TESTS=1 but python3 is not on PATH");
+  console.warn("SKIPPING the installed package's Python project test: python3 is not on PATH (install python3; .ci/run does)");
 }
 
 const checkout = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string> };
@@ -56,6 +62,21 @@ async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The user's own `npm start`, with `-- --port 0` so parallel runs never collide on 8888; resolves once /readyz is 200. */
+async function npmStart(cwd: string): Promise<string> {
+  const child = spawn("npm", ["start", "--", "--port", "0"], { cwd, env: userEnvironment(), detached: true });
+  started.push(child);
+  let log = "";
+  child.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  const url = await waitUntil("npm start prints the URL it serves", () => {
+    if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${log}`);
+    return /serving (http:\/\/\S+)/.exec(log)?.[1];
+  });
+  await waitUntil(`the APIs are ready (log so far:\n${log})`, async () => (await fetch(`${url}/readyz`)).ok);
+  return url;
+}
+
 function sourceAssets(dir: string): string[] {
   return readdirSync(join(REPO_ROOT, dir), { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile() && !entry.name.endsWith(".ts"))
@@ -66,8 +87,7 @@ function sourceAssets(dir: string): string[] {
 let packedFiles: string[] = [];
 let initOutput = "";
 let servedUrl = "";
-let served: ReturnType<typeof spawn> | undefined;
-let servedLog = "";
+const started: ReturnType<typeof spawn>[] = [];
 let typecheck: Promise<Finished> = Promise.reject(new Error("init did not run"));
 typecheck.catch(() => undefined);
 
@@ -108,9 +128,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (served?.pid !== undefined && served.exitCode === null) {
-    const exited = new Promise((resolve) => served?.on("exit", resolve));
-    process.kill(-served.pid, "SIGTERM"); // npm start -> sh -> node: the whole group it leads
+  for (const child of started) {
+    if (child.pid === undefined || child.exitCode !== null) continue;
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    process.kill(-child.pid, "SIGTERM"); // npm start -> sh -> node: the whole group it leads
     await exited;
   }
   console.info(`package test timings (ms): ${JSON.stringify(timings)}`);
@@ -183,18 +204,7 @@ export async function firstBody(): Promise<unknown> {
   });
 
   it("npm start serves the project init wrote", async () => {
-    // The user's own `npm start`, with `-- --port 0` so parallel test runs never collide on 8888.
-    served = spawn("npm", ["start", "--", "--port", "0"], { cwd: service, env: userEnvironment(), detached: true });
-    served.stdout?.on("data", (chunk: Buffer) => (servedLog += chunk.toString()));
-    served.stderr?.on("data", (chunk: Buffer) => (servedLog += chunk.toString()));
-    servedUrl = await timed("npm start until it listens", () =>
-      waitUntil("npm start prints the URL it serves", () => {
-        if (served?.exitCode !== null) throw new Error(`npm start exited ${served?.exitCode}:\n${servedLog}`);
-        return /serving (http:\/\/\S+)/.exec(servedLog)?.[1];
-      }),
-    );
-    const ready = await waitUntil("the APIs are ready", async () => (await fetch(`${servedUrl}/readyz`)).ok);
-    expect(ready).toBe(true);
+    servedUrl = await timed("npm start until it is ready", () => npmStart(service));
   });
 
   it.skipIf(curlMissing && !curlRequired)("the curl lines init printed work against it", async () => {
@@ -272,6 +282,18 @@ test("my receiver passes the conformance suite", async () => {
     expect(tested.code, tested.stdout + tested.stderr).toBe(0);
     expect(tested.stdout).toMatch(/^# pass 2$/m);
     expect(tested.stdout).toMatch(/^# fail 0$/m);
+  }, 60_000);
+
+  it.skipIf(!pythonFound)("init --python writes a project whose npm start serves predictor.py (the Python host ships in the package)", async () => {
+    const cli = join(project, "node_modules/.bin/predictor-runtime");
+    const written = await run(process.execPath, [cli, "init", "pysvc", "--python"], { cwd: project });
+    expect(written.code, written.stderr).toBe(0);
+    const url = await timed("npm start of the Python project until it is ready", () => npmStart(join(project, "pysvc")));
+    const realtime = written.stdout.split("\n").find((line) => line.includes("curl -s -X POST") && line.includes("/pysvc-now"));
+    expect(realtime).toBeDefined();
+    const body = /-d '([^']*)'/.exec(realtime!)?.[1] ?? "";
+    const answer = await fetch(`${url}/pysvc-now`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(await answer.json()).toEqual({ words: 3, shout: "HELLO PREDICTOR RUNTIME!" });
   }, 60_000);
 
   it("type-checks (strict, declarations included) predictors importing predictor-runtime and code importing predictor-runtime/toolkit", async () => {
