@@ -1,6 +1,7 @@
 // The package as a user gets it: `npm pack`, the tarball installed into a new project outside the checkout, then
-// what the README promises from there: the types in a strict type-check, `init` (TypeScript and --python), `npm start`, the curl lines init
-// prints, and the toolkit imported from `predictor-runtime/toolkit` in a node:test file (plain Node, no tsx).
+// what the README promises from there: the types in a strict type-check, `init` (TypeScript and --python),
+// `npm start`, the curl lines init prints, and the toolkit imported from `predictor-runtime/toolkit` in a node:test
+// file (plain Node, no tsx).
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
