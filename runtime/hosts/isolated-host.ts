@@ -324,7 +324,7 @@ export class IsolatedHost implements PredictorHost {
       this.#settle(pending, { status: "failed", error: reason });
       return;
     }
-    slot.channel?.send({ type: "cancel", id: pending.id });
+    slot.channel?.send({ type: "cancel", id: pending.id, reason });
     const grace = setTimeout(() => {
       if (pending.settled || pending.worker !== slot) return;
       slot.running.delete(pending.id);

@@ -53,7 +53,7 @@ function handle(message: HostMessage): void {
       void predict(predictor, message.id, message.requestId, message.payloadJson);
       return;
     case "cancel":
-      running.get(message.id)?.abort(new Error("the prediction was cancelled"));
+      running.get(message.id)?.abort(new Error(message.reason));
       return;
   }
 }

@@ -7,7 +7,8 @@
 export type HostMessage =
   | { type: "setup" }
   | { type: "predict"; id: number; requestId: string; payloadJson: string }
-  | { type: "cancel"; id: number };
+  /** predict()'s signal aborts with an Error of this message (a cancel, shutdown). */
+  | { type: "cancel"; id: number; reason: string };
 
 /** Worker -> host. */
 export type WorkerMessage =

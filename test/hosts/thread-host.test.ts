@@ -153,7 +153,7 @@ describe("worker-thread host: abort", () => {
     const polite = host.predict('{"honour": true}', "a", honours.signal);
     await new Promise((resolve) => setTimeout(resolve, 100));
     honours.abort(new Error("cancelled by the client"));
-    expect(await polite).toMatchObject({ status: "completed", resultJson: '"stopped: the prediction was cancelled"' });
+    expect(await polite).toMatchObject({ status: "completed", resultJson: '"stopped: cancelled by the client"' });
 
     const ignores = new AbortController();
     const stubborn = host.predict('{"honour": false}', "b", ignores.signal);
