@@ -40,6 +40,8 @@ export interface RuntimeOptions {
    * per task. @defaultValue "interval"
    */
   fsync?: "commit" | "interval";
+  /** Longest a task store call may wait before its request fails with 503 and health probes fail. @defaultValue 30 000 ms */
+  storeDeadlineMs?: number;
   /** Replaces the SQLite store (another engine, such as the RedisTaskStore of `--engine redis`). */
   store?: TaskStore;
   /**
@@ -157,7 +159,16 @@ export class PredictorRuntime {
 
     const hosts = await loadHosts(config.apis, log, now);
     const store: TaskStore =
-      options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "commit" ? "full" : "normal" });
+      options.store ??
+      new SqliteTaskStore({
+        dataDir: options.dataDir ?? ".runtime",
+        synchronous: options.fsync === "commit" ? "full" : "normal",
+        ...(options.storeDeadlineMs === undefined ? {} : { callDeadlineMs: options.storeDeadlineMs }),
+        onStallChange: (stall) => {
+          if (stall !== undefined) log.error({ reason: stall.message }, "the task store stopped answering: requests fail with 503 and /healthz and /readyz answer 503 until it answers again");
+          else log.warn("the task store answers again");
+        },
+      });
     await store.open();
     for (const warning of store.warnings ?? []) log.warn(warning);
     const role = options.role ?? "all";
@@ -234,7 +245,7 @@ export class PredictorRuntime {
         service,
         apis,
         log,
-        failure: () => lifecycle.failure,
+        failure: () => lifecycle.failure ?? store.stalled?.(),
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
         serveApis: role !== "worker",
         prefixedRoutes: { "/docs": docsRoutes() },

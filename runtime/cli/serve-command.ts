@@ -110,11 +110,24 @@ async function serve(options: ServeOptions): Promise<number> {
     }
     if (error instanceof RuntimeError) {
       process.stderr.write(`${error.message}\n`);
-      return error.code === ErrorCode.predictorLoad ? ExitCode.usage : ExitCode.failed;
+      // A port in use is bad usage (pick another port), as for `receiver`: both exit 2.
+      return error.code === ErrorCode.predictorLoad || error.code === ErrorCode.listenFailed ? ExitCode.usage : ExitCode.failed;
     }
     throw error;
   }
-  process.stderr.write(`predictor-runtime serving ${runtime.url} (Ctrl-C stops it)\n`);
+  // "serving" only once every setup() succeeded: a setup() that fails ends the process without ever claiming to serve.
+  let announced = false;
+  const announceTimer = setTimeout(() => {
+    if (!announced) process.stderr.write(`predictor-runtime listening on ${runtime.url}; waiting for every predictor's setup() (GET /readyz answers 200 once done)\n`);
+  }, 1000);
+  void runtime.ready.then(
+    () => {
+      announced = true;
+      clearTimeout(announceTimer);
+      process.stderr.write(`predictor-runtime serving ${runtime.url} (Ctrl-C stops it)\n`);
+    },
+    () => clearTimeout(announceTimer),
+  );
 
   // A predictor's stray promise or timer callback must not take every other task down with it.
   const onStray = (error: unknown): void => log.error({ err: error }, "an error escaped predictor or runtime code; the runtime keeps serving");

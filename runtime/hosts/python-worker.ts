@@ -2,7 +2,9 @@ import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import type { HostMessage, WorkerChannel, WorkerMessage } from "./worker-protocol.js";
+import { isTooDeep } from "../shared/json-depth.js";
+import { RESULT_TOO_DEEP } from "../worker/run-prediction.js";
+import type { HostMessage, WorkerChannel, WorkerMessage, WorkerOutcome } from "./worker-protocol.js";
 
 /** The host program, shipped beside this module (and beside its compiled form). */
 const HOST_PROGRAM = fileURLToPath(new URL("./python/host.py", import.meta.url));
@@ -124,7 +126,9 @@ function frameReader(onMessage: (message: WorkerMessage) => void): (chunk: Buffe
         if (buffered.length < awaiting.length) return;
         const resultJson = buffered.subarray(0, awaiting.length).toString("utf8");
         buffered = buffered.subarray(awaiting.length);
-        onMessage({ type: "result", id: awaiting.id, outcome: { status: "completed", resultJson } });
+        // Python nests as deep as its recursion limit allows; the runtime carries only what its own surfaces accept.
+        const outcome: WorkerOutcome = isTooDeep(resultJson) ? { status: "failed", error: RESULT_TOO_DEEP } : { status: "completed", resultJson };
+        onMessage({ type: "result", id: awaiting.id, outcome });
         awaiting = undefined;
         continue;
       }

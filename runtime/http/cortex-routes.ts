@@ -2,6 +2,7 @@ import type { Express, Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
 import { bodyText, jsonBody } from "./json-body.js";
+import { refuseUnknownQuery } from "./query-params.js";
 import { addRequestLogFields } from "./request-log.js";
 import { parseSince } from "../shared/since.js";
 import { cortexStatusJson, webhookView } from "./views.js";
@@ -19,6 +20,7 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
     // The API is looked up before the body is read, so an unknown API is a 404 whatever was sent.
     jsonBody(bodyLimitBytes, (req, res) => {
       service.api(String(req.params.api));
+      refuseUnknownQuery(req, ["callback_url"]);
       addRequestLogFields(res, { api: String(req.params.api) });
     }),
     async (req, res) => {
@@ -43,6 +45,7 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
 
   app.get("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    refuseUnknownQuery(req, []);
     const task = await service.get(String(req.params.api), String(req.params.id));
     res.status(200).type("application/json").send(cortexStatusJson(task));
   });

@@ -5,6 +5,7 @@ import type { CallbackTarget } from "../tasks/task.js";
 import type { TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
 import { jsonBody } from "./json-body.js";
+import { refuseUnknownQuery } from "./query-params.js";
 import { parseLaunchCallbackAuth } from "./launch-callback-auth.js";
 import { addRequestLogFields } from "./request-log.js";
 import { launchStatusJson } from "./views.js";
@@ -19,6 +20,34 @@ interface LaunchTaskRequest {
   return_pickled?: boolean;
 }
 
+const PEM_TEXT = { type: "string", pattern: "-----BEGIN ", description: "PEM text, not a file path." } as const;
+
+/**
+ * JSON Schema of `callback_auth`, as the OpenAPI document shows it. The PEM contents (a parseable certificate and
+ * key that match, not expired) are checked beyond what a schema can say.
+ */
+export const launchCallbackAuthSchema = {
+  oneOf: [
+    { type: "null" },
+    {
+      type: "object",
+      additionalProperties: false,
+      required: ["kind", "username", "password"],
+      properties: {
+        kind: { const: "basic" },
+        username: { type: "string", minLength: 1, pattern: "^[^:]*$", description: "May not contain a colon (RFC 7617)." },
+        password: { type: "string", minLength: 1 },
+      },
+    },
+    {
+      type: "object",
+      additionalProperties: false,
+      required: ["kind", "cert", "key"],
+      properties: { kind: { const: "mtls" }, cert: PEM_TEXT, key: PEM_TEXT, ca: PEM_TEXT },
+    },
+  ],
+} as const;
+
 /** JSON Schema of the Launch request body; the OpenAPI document embeds it. */
 export const launchTaskRequestSchema = {
   type: "object",
@@ -27,8 +56,7 @@ export const launchTaskRequestSchema = {
   properties: {
     args: {},
     callback_url: { type: ["string", "null"] },
-    // Checked by parseLaunchCallbackAuth, which can say precisely what is wrong without quoting a secret.
-    callback_auth: {},
+    callback_auth: launchCallbackAuthSchema,
     url: { type: "null" },
     cloudpickle: { type: "null" },
     return_pickled: { const: false },
@@ -36,7 +64,15 @@ export const launchTaskRequestSchema = {
 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>(launchTaskRequestSchema);
+// callback_auth is checked by parseLaunchCallbackAuth instead, which says precisely what is wrong without quoting a
+// secret; the rest of the body by the documented schema.
+const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>({
+  ...launchTaskRequestSchema,
+  properties: { ...launchTaskRequestSchema.properties, callback_auth: {} },
+});
+
+/** Query parameters of `POST /v1/async-tasks`: the endpoint, by name or by id (the official client sends the id). */
+const LAUNCH_TASK_QUERY = ["model_endpoint_name", "model_endpoint_id"];
 
 /**
  * The Launch surface (contract section 3): `POST /v1/async-tasks?model_endpoint_name=NAME` and
@@ -45,7 +81,7 @@ const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>(launchTaskReque
 export function launchRoutes(service: TaskService, bodyLimitBytes: number): Router {
   const router = Router();
 
-  router.post("/async-tasks", jsonBody(bodyLimitBytes), async (req, res) => {
+  router.post("/async-tasks", jsonBody(bodyLimitBytes, (req) => refuseUnknownQuery(req, LAUNCH_TASK_QUERY)), async (req, res) => {
     const apiName = singleQuery(req, "model_endpoint_name");
     if (apiName === undefined) {
       throw new RequestError(ErrorCode.badRequest, 400, "the model_endpoint_name query parameter is required; POST /v1/async-tasks?model_endpoint_name=NAME");
@@ -75,6 +111,7 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
 
   router.get("/async-tasks/:id", async (req, res) => {
     addRequestLogFields(res, { taskId: String(req.params.id) });
+    refuseUnknownQuery(req, []);
     const task = await service.get(undefined, String(req.params.id));
     addRequestLogFields(res, { api: task.api });
     res.status(200).type("application/json").send(launchStatusJson(task));

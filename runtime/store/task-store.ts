@@ -12,7 +12,7 @@ export interface CreateTaskResult {
  * How {@link TaskStore.redeliver} ended: `scheduled` (its report is pending again, due at once), `pending` (a
  * delivery is still under way: nothing changed), `no-report` (finished without a report), `unfinished`, `unknown`.
  */
-export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown";
+export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown" | "credentials-erased";
 
 /** What {@link TaskStore.recover} found and repaired at start-up. */
 export interface RecoverySummary {
@@ -60,6 +60,12 @@ export interface TaskStore {
 
   /** What the engine found at `open()` that weakens its guarantees, with the fix; the runtime logs each. */
   readonly warnings?: readonly string[];
+
+  /**
+   * Why the engine counts as not answering right now (a call pending past its deadline), or undefined: health
+   * probes answer 503 meanwhile. Engines without a deadline leave it out.
+   */
+  stalled?(): Error | undefined;
 
   /**
    * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task

@@ -207,6 +207,13 @@ export class TaskService {
           `a delivery of task "${id}"'s report is still pending (${task.webhook?.attempts ?? 0} attempts so far); redeliver once its webhook status is delivered or failed`,
           { details: { id, status: task.status, webhook: { status: "pending", attempts: task.webhook?.attempts ?? 0 } } },
         );
+      case "credentials-erased":
+        throw new RequestError(
+          ErrorCode.conflict,
+          409,
+          `task "${id}"'s report was sent with per-request credentials (callback_auth), which are erased once a report is delivered or finally failed, so it cannot be sent again with them; submit the task again with its callback_auth`,
+          { details: { id, status: task.status } },
+        );
       case "no-report": {
         const why = task.webhook?.lastError ?? `API "${task.api}" does not list callback in webhook.post_inference_hooks`;
         throw new RequestError(ErrorCode.conflict, 409, `task "${id}" has no report to redeliver (${why})`, { details: { id, status: task.status } });

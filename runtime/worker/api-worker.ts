@@ -4,6 +4,7 @@ import type { PredictorHost } from "../hosts/host.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
+import { refuseStoredPayload } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -52,6 +53,8 @@ export class ApiWorker {
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ApiWorkerOptions) {
+    // Every running prediction with a timeout listens on it: many at once are expected, not a leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#queue = new BacklogDrain({
@@ -157,8 +160,9 @@ export class ApiWorker {
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        // The host enforces predict_timeout_s and passes an abort (a cancel, shutdown) on to predict().
-        outcome = await host.predict(task.payloadJson, task.id, controller.signal);
+        // A stored payload the runtime no longer accepts fails alone; the host enforces predict_timeout_s and
+        // passes an abort (a cancel, shutdown) on to predict().
+        outcome = refuseStoredPayload(task.payloadJson) ?? (await host.predict(task.payloadJson, task.id, controller.signal));
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).

@@ -1,5 +1,7 @@
 import type { Predictor } from "../predictor/predictor.js";
+import { MAX_JSON_DEPTH, isTooDeep } from "../shared/json-depth.js";
 import type { TaskOutcome } from "../tasks/task.js";
+import { predictorTraceback } from "./predictor-traceback.js";
 
 /** Options of {@link runPrediction}. */
 export interface RunPredictionOptions {
@@ -56,6 +58,23 @@ export async function runPrediction(
   }
 }
 
+/**
+ * The failed outcome a stored task ends with when its payload nests deeper than the runtime accepts (stored by an
+ * older version): one bad task fails alone instead of reaching a host. Checked on the text, without parsing it;
+ * text that is not JSON at all is the host's to report.
+ */
+export function refuseStoredPayload(payloadJson: string, now: () => number = Date.now): TaskOutcome | undefined {
+  if (!isTooDeep(payloadJson)) return undefined;
+  return {
+    status: "failed",
+    error: `the stored payload nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, which the runtime no longer accepts; submit it again nested at most ${MAX_JSON_DEPTH} levels`,
+    finishedAt: now(),
+  };
+}
+
+/** Why a task fails whose predict() returned a value nested deeper than the runtime carries (any host). */
+export const RESULT_TOO_DEEP = `predict() returned a value nested more than ${MAX_JSON_DEPTH} levels of arrays and objects deep, which the runtime does not carry; return a flatter value (or a string holding it)`;
+
 /** The signal predict() gets when nothing can abort it. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -79,6 +98,7 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
       finishedAt,
     };
   }
+  if (isTooDeep(json)) return { status: "failed", error: RESULT_TOO_DEEP, finishedAt };
   // Serialized once, here: the stored outcome, the report and the answers embed this text.
   return { status: "completed", resultJson: json, finishedAt };
 }
@@ -88,7 +108,7 @@ function failed(error: unknown, finishedAt: number): TaskOutcome {
     const message = error.message.trim() || `${error.name} (without a message)`;
     if (error instanceof PredictTimeout) return { status: "failed", error: message, timedOut: true, finishedAt };
     const outcome: TaskOutcome = { status: "failed", error: message, finishedAt };
-    if (error.stack) outcome.traceback = error.stack;
+    if (error.stack) outcome.traceback = predictorTraceback(error.stack);
     return outcome;
   }
   const message = typeof error === "string" ? error : safeStringify(error);

@@ -155,6 +155,8 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
     servers.push(receiver.server);
     const config = writeConfig(receiver.url);
     const api = await serve(config, "api");
+    const apiLog = join(dir, `serve-${logCount - 1}.log`);
+    const doomedLog = join(dir, `serve-${logCount}.log`);
     const doomed = await serve(config, "worker");
     const survivorLog = join(dir, `serve-${logCount}.log`);
     const survivor = await serve(config, "worker");
@@ -164,11 +166,13 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
       let next = 0;
       const submitLoop = async (): Promise<void> => {
         while (next < 600) {
-          const { id } = await submit(pool, { n: next++, delay_ms: 20 });
+          // Slow enough that each worker always holds threads_per_process tasks: the kill finds work in flight.
+          const { id } = await submit(pool, { n: next++, delay_ms: 200 });
           if (id !== undefined) accepted.add(id);
         }
       };
       const load = Promise.all(Array.from({ length: 16 }, submitLoop));
+      await waitUntil("the doomed worker delivered reports", () => readFileSync(doomedLog, "utf8").includes('"webhook attempt"'), 30_000);
       await waitUntil("some reports arrived", () => receiver.reports.size >= 100, 30_000);
       await doomed.kill("SIGKILL");
       await load;
@@ -177,9 +181,10 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
       const missing = [...accepted].filter((id) => !receiver.reports.has(id));
       expect(missing, `${missing.length} of ${accepted.size} accepted tasks never got a report`).toEqual([]);
       expect([...accepted].every((id) => receiver.reports.get(id)!.status === "completed")).toBe(true);
-      // The kill caught work in flight, and the survivor took it over.
-      const takeOver = readFileSync(survivorLog, "utf8").split("\n").find((line) => line.includes("took over the work of a stopped process"));
-      expect(takeOver, "the survivor logged no take-over").toBeDefined();
+      // The kill caught work in flight, and a surviving process (any of them watches the others) took it over.
+      const survivorLines = [apiLog, survivorLog].flatMap((file) => readFileSync(file, "utf8").split("\n"));
+      const takeOver = survivorLines.find((line) => line.includes("took over the work of a stopped process"));
+      expect(takeOver, "no surviving process logged a take-over").toBeDefined();
       const { requeued, releasedLeases } = JSON.parse(takeOver!) as { requeued: number; releasedLeases: number };
       expect(requeued + releasedLeases).toBeGreaterThan(0);
     } finally {
