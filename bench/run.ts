@@ -15,6 +15,7 @@
  *   npm run bench -- --no-bullmq           skip the BullMQ peer (express + BullMQ on a redis-server it starts)
  *                                          and the runtime on --engine redis (same server, database 1)
  *   npm run bench -- --no-cpu-bound        skip the CPU-bound predictor's /healthz measurement
+ *   npm run bench -- --host-overhead       only the hosts' own cost per prediction, no HTTP or storage (~10 s)
  *
  * `runtime` is the default host (predict() in a worker thread); `runtime:in_process` the same config with
  * `in_process: true` (predict() on the event loop). The `hosts` line compares them, paired per round. Last, a
@@ -37,6 +38,7 @@ import { benchConfig, runtimeServeArgs } from "./bench-config.js";
 import { summarizeCpuProfile } from "./cpu-profile-summary.js";
 import { runCpuBound } from "./cpu-bound.js";
 import { runDepth } from "./depth.js";
+import { runHostOverhead } from "./host-overhead.js";
 import { closedLoop, openLoop, type LoadOptions, type PhaseResult, type PhaseTiming } from "./load-generator.js";
 import { startBenchReceiver, type BenchReceiver } from "./receiver.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
@@ -60,6 +62,7 @@ const { values: flags } = parseArgs({
     users: { type: "string", default: "512" },
     "load-fraction": { type: "string", default: "0.5" },
     "no-cpu-bound": { type: "boolean", default: false },
+    "host-overhead": { type: "boolean", default: false },
   },
 });
 
@@ -210,6 +213,10 @@ async function main(): Promise<void> {
   emit({ bench: "machine", nproc: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, loadavg_1m: round(loadavg()[0] ?? 0) });
   if (flags.scaling) {
     await runScaling();
+    return;
+  }
+  if (flags["host-overhead"]) {
+    for (const line of await runHostOverhead()) emit(line);
     return;
   }
   if (flags.depth) {

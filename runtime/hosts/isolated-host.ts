@@ -261,7 +261,9 @@ export class IsolatedHost implements PredictorHost {
       clearTimeout(pending.timer);
       pending.worker = undefined;
       if (!deliberate) pending.crashes++;
-      if (pending.crashes >= 2) {
+      if (pending.signal?.aborted) {
+        this.#settle(pending, { status: "failed", error: abortMessage(pending.signal) }); // Given up already: not run again.
+      } else if (pending.crashes >= 2) {
         this.#settle(pending, { status: "failed", error: `the predictor's worker died twice while running this task (last: ${exitReason}); not retried again` });
       } else {
         requeue.push(pending);

@@ -7,7 +7,7 @@
 export type HostMessage =
   | { type: "setup" }
   | { type: "predict"; id: number; requestId: string; payloadJson: string }
-  /** `reason`: what predict()'s signal aborts with, as the runtime said it (a cancel, a shutdown). */
+  /** predict()'s signal aborts with an Error of this message (a cancel, shutdown). */
   | { type: "cancel"; id: number; reason: string };
 
 /** Worker -> host. */

@@ -73,6 +73,15 @@ export class RuntimeMetrics {
       },
     });
     new Gauge({
+      name: "predictor_runtime_workers_ready",
+      help: "Predictor workers per API that finished setup and take predictions (0 while every worker is being replaced or backing off after crashes; /readyz is then 503).",
+      labelNames: ["api"],
+      registers,
+      collect() {
+        for (const [name, api] of live()) this.set({ api: name }, api.host.readyWorkers);
+      },
+    });
+    new Gauge({
       name: "predictor_runtime_queue_depth",
       help: "Tasks queued or running per API: what autoscaling.max_replica_concurrency bounds (a submit is refused with 503 at predictor_runtime_queue_capacity).",
       labelNames: ["api"],

@@ -37,6 +37,10 @@ class PythonPredictor:
         if payload.get("exit_once") and not os.path.exists("exited"):
             open("exited", "w").close()
             os._exit(9)
+        if payload.get("segfault_once") and not os.path.exists("segfaulted"):
+            open("segfaulted", "w").close()
+            import ctypes
+            ctypes.string_at(0)
         return {"echo": payload, "prefix": self.prefix}
 `;
 
@@ -109,7 +113,7 @@ describe.skipIf(!pythonFound)("Python host (Cortex PythonPredictor)", () => {
     expect(traceback).not.toContain("host.py");
   });
 
-  it("stops a spinning predict() at predict_timeout_s, replaces the process (__init__ again) and re-runs a crashed one", async () => {
+  it("stops a spinning predict() at predict_timeout_s, replaces the process (__init__ again) and re-runs one that crashed (os._exit, segfault)", async () => {
     t = await startTestRuntime({
       files: { "predictor.py": CORTEX_PREDICTOR },
       yaml: `
@@ -125,8 +129,13 @@ describe.skipIf(!pythonFound)("Python host (Cortex PythonPredictor)", () => {
 
     const crash = (await post(t.url, "echo", { exit_once: true, n: 1 }).expect(202)).body.id as string;
     expect((await finished(t.url, "echo", crash)).result).toEqual({ echo: { exit_once: true, n: 1 }, prefix: "" });
-    expect(readFileSync(join(t.dir, "inits.log"), "utf8")).toBe("init\ninit\ninit\n");
-    expect(t.logLines.filter((line) => line.includes("predictor worker ended")).join("\n")).toContain("exit code 9");
+    const segfault = (await post(t.url, "echo", { segfault_once: true }).expect(202)).body.id as string;
+    expect((await finished(t.url, "echo", segfault)).status).toBe("completed");
+    // Started once, then replaced after the timeout, the os._exit and the segfault.
+    expect(readFileSync(join(t.dir, "inits.log"), "utf8")).toBe("init\ninit\ninit\ninit\n");
+    const ended = t.logLines.filter((line) => line.includes("predictor worker ended")).join("\n");
+    expect(ended).toContain("exit code 9");
+    expect(ended).toContain("signal SIGSEGV");
   });
 
   it("refuses to start on a syntax error, a missing module, a missing class or a missing interpreter, with file and line", async () => {

@@ -111,8 +111,10 @@ describe("worker-thread host", () => {
     const readyz = await request(t.url).get("/readyz");
     expect(readyz.status).toBe(503);
     expect(readyz.body).toEqual({ ready: false, workers_restarting: ["bad"] });
+    expect((await request(t.url).get("/metrics")).text).toContain('predictor_runtime_workers_ready{api="bad"} 0');
     expect(t.logLines.some((line) => line.includes("predictor worker keeps dying (2 times in a row, last: exit code 7); restarting it in 1 s"))).toBe(true);
     await waitUntil("the worker is back", async () => (await request(t!.url).get("/readyz")).status === 200);
+    expect((await request(t.url).get("/metrics")).text).toContain('predictor_runtime_workers_ready{api="bad"} 1');
     const after = (await submit(t.url, { n: 5 })).body.id as string;
     expect((await finished(t.url, after)).result).toEqual({ n: 5 });
   });
@@ -153,7 +155,7 @@ describe("worker-thread host: abort", () => {
     const polite = host.predict('{"honour": true}', "a", honours.signal);
     await new Promise((resolve) => setTimeout(resolve, 100));
     honours.abort(new Error("cancelled by the client"));
-    expect(await polite).toMatchObject({ status: "completed", resultJson: '"stopped: the prediction was cancelled"' });
+    expect(await polite).toMatchObject({ status: "completed", resultJson: '"stopped: cancelled by the client"' });
 
     const ignores = new AbortController();
     const stubborn = host.predict('{"honour": false}', "b", ignores.signal);
