@@ -5,7 +5,10 @@ import {
   conflictBodySchema,
   cortexTaskCreatedSchema,
   errorBodySchema,
+  launchModelEndpointSchema,
+  launchModelEndpointsSchema,
   launchStatusViewSchema,
+  launchSyncAnswerSchema,
   launchTaskCreatedSchema,
   redeliveredPageSchema,
   redeliveryScheduledSchema,
@@ -44,6 +47,9 @@ const NAMED_SCHEMAS = new Map<object, string>([
   [launchTaskCreatedSchema, "LaunchTaskCreated"],
   [cortexStatusViewSchema, "CortexTaskStatus"],
   [launchStatusViewSchema, "LaunchTaskStatus"],
+  [launchSyncAnswerSchema, "LaunchSyncTaskAnswer"],
+  [launchModelEndpointSchema, "LaunchModelEndpoint"],
+  [launchModelEndpointsSchema, "LaunchModelEndpoints"],
   [webhookViewSchema, "WebhookState"],
   [errorBodySchema, "Error"],
   [taskCancelledSchema, "TaskCancelled"],
@@ -58,7 +64,7 @@ const NAMED_SCHEMAS = new Map<object, string>([
 const DESCRIPTION = `Serves the predictor classes listed in the runtime's config, on two surfaces:
 
 - **Cortex**: \`POST /NAME\` queues a task (AsyncAPI, answers 202 with its id) or answers with the result (RealtimeAPI); \`GET /NAME/{id}\` shows a task, \`DELETE /NAME/{id}\` cancels it, \`POST /NAME/{id}/redeliver\` sends its report again.
-- **Launch**: \`POST /v1/async-tasks?model_endpoint_name=NAME\` and \`GET /v1/async-tasks/{task_id}\`, the wire form of the Launch client.
+- **Launch**: \`GET /v1/model-endpoints\`, \`POST /v1/async-tasks?model_endpoint_id=NAME\`, \`GET /v1/async-tasks/{task_id}\` and \`POST /v1/sync-tasks\`, the wire form of the official Launch client.
 
 When an async task finishes, its report is POSTed to a webhook: each submit operation documents it under **Callbacks**, with the exact JSON Schema of the body and its headers (Standard Webhooks \`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`). A task submitted on the Launch surface gets the Launch report body.
 
@@ -85,7 +91,7 @@ export function buildOpenApiDocument(apis: readonly ApiConfig[], options: OpenAp
   const launch = launchPaths(apis);
   if (Object.keys(launch).length > 0) {
     Object.assign(paths, launch);
-    tags.push({ name: LAUNCH_TAG, description: "The Launch surface: the same AsyncAPIs, in the wire form the Launch client sends." });
+    tags.push({ name: LAUNCH_TAG, description: "The Launch surface: the same APIs as model endpoints, in the wire form the official Launch client sends." });
   }
   Object.assign(paths, opsPaths());
   tags.push({ name: OPERATIONS_TAG, description: "Health, readiness, metrics and this description." });

@@ -83,11 +83,17 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(paths["/sum-now"]!.post.responses)).toEqual(expect.arrayContaining(["200", "400", "413", "415", "500", "503", "504"]));
   });
 
-  it("describes the Launch surface with model_endpoint_name as the enum of the AsyncAPIs", () => {
+  it("describes the Launch surface with model_endpoint_id and model_endpoint_name as the enum of the AsyncAPIs", () => {
     const submit = served.document.paths["/v1/async-tasks"].post;
-    const endpoint = submit.parameters.find((p: any) => p.name === "model_endpoint_name");
-    expect(endpoint).toMatchObject({ in: "query", required: true });
-    expect(endpoint.schema.enum).toEqual(["sum", "echo-unsigned", "quiet"]);
+    for (const name of ["model_endpoint_id", "model_endpoint_name"]) {
+      const endpoint = submit.parameters.find((p: any) => p.name === name);
+      expect(endpoint).toMatchObject({ in: "query", required: false });
+      expect(endpoint.schema.enum).toEqual(["sum", "echo-unsigned", "quiet"]);
+    }
+    expect(served.document.paths["/v1/model-endpoints"].get.responses["200"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/LaunchModelEndpoints",
+    });
+    expect(served.document.paths["/v1/sync-tasks"].post.parameters[0].schema.enum).toEqual(["sum-now"]);
     expect(submit.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/LaunchTaskRequest" });
     expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(["200", "400", "404", "413", "415", "503"]));
     expect(served.document.paths["/v1/async-tasks/{task_id}"].get.responses["200"].content["application/json"].schema).toEqual({
