@@ -16,6 +16,7 @@ import { Outbox } from "./outbox/outbox.js";
 import { SqliteTaskStore } from "./store/sqlite-task-store.js";
 import type { TaskStore } from "./store/task-store.js";
 import { TaskService, type ApiRuntime, type CallbackAddressCheck } from "./tasks/task-service.js";
+import { TaskWaiters } from "./tasks/task-waiters.js";
 import { InThreadSender, networkGuards, type AttemptSender } from "./webhook/attempt-sender.js";
 import { AttemptThread } from "./webhook/attempt-thread.js";
 import { WebhookDispatcher } from "./webhook/webhook-dispatcher.js";
@@ -174,34 +175,33 @@ export class PredictorRuntime {
           throw new RequestError(ErrorCode.callbackAddressRefused, 400, `callback_url refused: ${refusal.message}`, { cause: refusal });
         }
       };
+      const waiters = new TaskWaiters(store);
       const outbox = new Outbox({ store, apis: apiConfigs, dispatcher, now, ...(options.random ? { random: options.random } : {}) });
 
       for (const api of config.apis) {
         const predictor = predictors.get(api.name)!;
         const capacity = new ApiCapacity(api.maxReplicaConcurrency, await store.countUnfinished(api.name));
+        // Every API has a queue worker: an AsyncAPI's tasks, and a RealtimeAPI's requests that asked for a webhook
+        // (Modelbit's response_webhook), which are stored as tasks so none is lost.
+        const worker = new ApiWorker({
+          api: api.name,
+          predictor,
+          store,
+          finisher: outbox,
+          concurrency: api.predictor.threadsPerProcess,
+          ...(api.predictor.predictTimeoutMs === undefined ? {} : { predictTimeoutMs: api.predictor.predictTimeoutMs }),
+          onTaskSettled: (task, outcome) => {
+            capacity.release();
+            metrics.taskFinished(task, outcome);
+            waiters.settled(task.id);
+          },
+          log,
+          now,
+        });
         const runtime: ApiRuntime =
           api.kind === "AsyncAPI"
-            ? {
-                config: api,
-                predictor,
-                capacity,
-                ready: false,
-                worker: new ApiWorker({
-                  api: api.name,
-                  predictor,
-                  store,
-                  finisher: outbox,
-                  concurrency: api.predictor.threadsPerProcess,
-                  ...(api.predictor.predictTimeoutMs === undefined ? {} : { predictTimeoutMs: api.predictor.predictTimeoutMs }),
-                  onTaskSettled: (task, outcome) => {
-                    capacity.release();
-                    metrics.taskFinished(task, outcome);
-                  },
-                  log,
-                  now,
-                }),
-              }
-            : { config: api, predictor, capacity, ready: false, limiter: new ConcurrencyLimiter(api.predictor.threadsPerProcess) };
+            ? { config: api, predictor, capacity, ready: false, worker }
+            : { config: api, predictor, capacity, ready: false, worker, limiter: new ConcurrencyLimiter(api.predictor.threadsPerProcess) };
         apis.set(api.name, runtime);
       }
 
@@ -213,6 +213,7 @@ export class PredictorRuntime {
         checkCallbackAddress,
         outbox,
         reports: dispatcher,
+        waiters,
         isShuttingDown: () => lifecycle.shuttingDown,
         onTaskCreated: (task) => metrics.taskSubmitted(task),
         onTaskFinished: (task, outcome) => metrics.taskFinished(task, outcome),

@@ -161,7 +161,9 @@ function resolveApi(
   }
 
   if (spec.kind === "RealtimeAPI" && (callbackEnabled || hook.default_callback_url !== undefined)) {
-    warnings.push(`apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result and sends no webhook, so its webhook settings are ignored`);
+    warnings.push(
+      `apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result, so post_inference_hooks and default_callback_url are ignored; its other webhook settings apply to requests that name a response_webhook (Modelbit)`,
+    );
   } else if (!callbackEnabled && hook.default_callback_url !== undefined) {
     warnings.push(`apis[${index}] (${spec.name}) has a default_callback_url but post_inference_hooks does not list callback, so no report is sent`);
   }

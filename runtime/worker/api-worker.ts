@@ -4,6 +4,7 @@ import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
+import { runBatch, type BatchItem } from "../tasks/batch.js";
 import { runPrediction, type RunPredictionOptions } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
@@ -162,8 +163,15 @@ export class ApiWorker {
     this.#predicting.set(task.id, controller);
     const work = (async () => {
       let outcome: TaskOutcome;
+      const options = { ...this.#predictionOptions, signal: controller.signal };
       try {
-        outcome = await runPrediction(predictor, JSON.parse(task.payloadJson), task.id, { ...this.#predictionOptions, signal: controller.signal });
+        outcome = task.batch
+          ? // One slot, one item at a time: a batch task counts against threads_per_process like any task.
+            await runBatch(JSON.parse(task.payloadJson) as BatchItem[], (payload, itemId) => runPrediction(predictor, payload, `${task.id}/${itemId}`, options), {
+              concurrency: 1,
+              now: this.#now,
+            })
+          : await runPrediction(predictor, JSON.parse(task.payloadJson), task.id, options);
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
