@@ -10,7 +10,10 @@
  *   npm run bench -- --profile             CPU profiles of the children (node --cpu-prof), top items printed
  *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds
  *   npm run bench -- --only runtime        skip the floor (profiling; no ratio)
+ *   npm run bench -- --scaling             --engine redis: one --role api process and 1, 2, 3 --role worker processes
+ *                                          on one redis-server, tasks/s each
  *   npm run bench -- --no-bullmq           skip the BullMQ peer (express + BullMQ on a redis-server it starts)
+ *                                          and the runtime on --engine redis (same server, database 1)
  *
  * Both systems run as child processes (their CPU and RSS are their own, as a user would run them); the harness
  * process holds the load generator and the receiver. On 2 cores that gives the system under test one core and the
@@ -44,6 +47,7 @@ const { values: flags } = parseArgs({
     "serve-args": { type: "string", default: "" },
     variant: { type: "string", multiple: true, default: [] },
     only: { type: "string" },
+    scaling: { type: "boolean", default: false },
     "no-bullmq": { type: "boolean", default: false },
     rounds: { type: "string" },
     users: { type: "string", default: "512" },
@@ -196,6 +200,10 @@ function fixedLine(run: Running, rate: number): Record<string, unknown> {
 
 async function main(): Promise<void> {
   emit({ bench: "machine", nproc: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, loadavg_1m: round(loadavg()[0] ?? 0) });
+  if (flags.scaling) {
+    await runScaling();
+    return;
+  }
   if (flags.depth) {
     emit(await runDepth({ tasks: Number(flags["depth-tasks"]), serveArgs: splitArgs(flags["serve-args"]) }));
     return;
@@ -208,7 +216,8 @@ async function main(): Promise<void> {
   const wantsPeer = !flags["no-bullmq"] && (flags.only === undefined || "bullmq".startsWith(flags.only));
   if (wantsPeer && redisServerAvailable()) redis = await startRedisServer();
   else if (wantsPeer) process.stderr.write("redis-server is not installed: the BullMQ peer is skipped (apt-get install redis-server)\n");
-  const systems = [floor, ...(redis ? [bullmqPeer(redis)] : []), runtime("runtime", splitArgs(flags["serve-args"])), ...variants].filter(
+  const redisRuntime = redis ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...splitArgs(flags["serve-args"])])] : [];
+  const systems = [floor, ...(redis ? [bullmqPeer(redis)] : []), runtime("runtime", splitArgs(flags["serve-args"])), ...redisRuntime, ...variants].filter(
     (system) => flags.only === undefined || system.name.startsWith(flags.only),
   );
   const receiver = await startBenchReceiver();
@@ -250,6 +259,34 @@ async function main(): Promise<void> {
     }
     await receiver.close();
     await redis?.stop();
+  }
+}
+
+/** `--scaling`: the Redis engine with one API process and 1, 2 and 3 worker processes, each count on a fresh server. */
+async function runScaling(): Promise<void> {
+  if (!redisServerAvailable()) throw new Error("--scaling needs redis-server (apt-get install redis-server)");
+  const receiver = await startBenchReceiver();
+  try {
+    for (const workers of [1, 2, 3]) {
+      const redis = await startRedisServer();
+      const workDir = mkdtempSync(join(tmpdir(), `bench-scaling-${workers}-`));
+      writeFileSync(join(workDir, "cortex.yaml"), benchConfig(receiver.url, "noop.ts", { threads: 64, maxQueue: 100_000 }));
+      const engineArgs = (role: string): string[] => ["--engine", "redis", "--redis-url", redis.url, "--role", role];
+      const servers: ServerProcess[] = [];
+      try {
+        servers.push(await startServerProcess({ args: runtimeServeArgs(workDir, engineArgs("api")), cwd: workDir, stdoutFile: join(workDir, "api.log") }));
+        for (let n = 0; n < workers; n++) servers.push(await startServerProcess({ args: runtimeServeArgs(workDir, engineArgs("worker")), cwd: workDir, stdoutFile: join(workDir, `worker-${n}.log`) }));
+        const api: Running = { system: { name: `redis-${workers}w`, start: () => Promise.reject(new Error("started")) }, server: servers[0]!, workDir, profileDir: undefined, saturation: [], saturationCpuMs: 0, saturationMainThreadCpuMs: 0 };
+        const phase = await closedLoop({ ...loadOptions(api, receiver, SATURATION), users: USERS });
+        emit({ bench: "scaling", engine: "redis", api_processes: 1, worker_processes: workers, throughput_per_s: round(phase.throughputPerS), p50_ms: round(phase.p50Ms), p99_ms: round(phase.p99Ms), completed: phase.completed });
+      } finally {
+        for (const server of servers) await server.stop("SIGTERM", 15_000);
+        await redis.stop();
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await receiver.close();
   }
 }
 

@@ -40,8 +40,16 @@ export interface RuntimeOptions {
    * per task. @defaultValue "interval"
    */
   fsync?: "commit" | "interval";
-  /** Replaces the SQLite store (another engine). */
+  /** Longest a task store call may wait before its request fails with 503 and health probes fail. @defaultValue 30 000 ms */
+  storeDeadlineMs?: number;
+  /** Replaces the SQLite store (another engine, such as the RedisTaskStore of `--engine redis`). */
   store?: TaskStore;
+  /**
+   * What this process does, with an engine other processes share: `"api"` serves HTTP (and runs RealtimeAPIs) but
+   * predicts no queued task and sends no report; `"worker"` predicts and delivers, serving only the operations
+   * routes; `"all"` does both. @defaultValue "all"
+   */
+  role?: "all" | "api" | "worker";
   /**
    * Where webhook attempts are made: `"worker"`, a thread of their own, keeps the HTTP client's work off the event
    * loop that serves submits and runs predict(); `"main"` makes them on the event loop. @defaultValue "worker"
@@ -93,6 +101,7 @@ export class PredictorRuntime {
   readonly #log: Logger;
   readonly #gracePeriodMs: number;
   readonly #sweepTimer: NodeJS.Timeout;
+  readonly #pollTimer: NodeJS.Timeout | undefined;
   /** Shared with the TaskService, which refuses new work once shutdown began, and the health routes. */
   readonly #lifecycle: Lifecycle;
   /**
@@ -112,6 +121,7 @@ export class PredictorRuntime {
     log: Logger;
     gracePeriodMs: number;
     sweepTimer: NodeJS.Timeout;
+    pollTimer: NodeJS.Timeout | undefined;
     ready: Promise<void>;
     lifecycle: Lifecycle;
   }) {
@@ -124,6 +134,7 @@ export class PredictorRuntime {
     this.#log = parts.log;
     this.#gracePeriodMs = parts.gracePeriodMs;
     this.#sweepTimer = parts.sweepTimer;
+    this.#pollTimer = parts.pollTimer;
     this.ready = parts.ready;
     this.failed = (parts.store.failure ?? new Promise<never>(() => undefined)).then((error) => {
       this.#lifecycle.failure = error;
@@ -147,13 +158,25 @@ export class PredictorRuntime {
     for (const warning of config.warnings) log.warn(warning);
 
     const predictors = await loadPredictors(config.apis);
-    const store =
-      options.store ?? new SqliteTaskStore({ dataDir: options.dataDir ?? ".runtime", synchronous: options.fsync === "commit" ? "full" : "normal" });
+    const store: TaskStore =
+      options.store ??
+      new SqliteTaskStore({
+        dataDir: options.dataDir ?? ".runtime",
+        synchronous: options.fsync === "commit" ? "full" : "normal",
+        ...(options.storeDeadlineMs === undefined ? {} : { callDeadlineMs: options.storeDeadlineMs }),
+        onStallChange: (stall) => {
+          if (stall !== undefined) log.error({ reason: stall.message }, "the task store stopped answering: requests fail with 503 and /healthz and /readyz answer 503 until it answers again");
+          else log.warn("the task store answers again");
+        },
+      });
     await store.open();
+    for (const warning of store.warnings ?? []) log.warn(warning);
+    const role = options.role ?? "all";
+    const works = role !== "api";
     const sender: AttemptSender = options.webhookThread === "main" ? new InThreadSender(config.apis) : new AttemptThread(config.apis, { log });
     try {
       const recovered = await store.recover();
-      log.info(recovered, "task store opened");
+      log.info({ ...recovered, role }, "task store opened");
 
       const apis = new Map<string, ApiRuntime>();
       const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
@@ -223,14 +246,23 @@ export class PredictorRuntime {
         service,
         apis,
         log,
-        failure: () => lifecycle.failure,
+        failure: () => lifecycle.failure ?? store.stalled?.(),
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
+        serveApis: role !== "worker",
         prefixedRoutes: { "/docs": docsRoutes() },
         extraRoutes: [metricsRoutes(metrics), openApiRoutes(buildOpenApiDocument(config.apis))],
       });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
-      dispatcher.start();
+      if (works) dispatcher.start();
+      // Another process may queue tasks and schedule reports in a shared engine: look for them now and then.
+      const pollTimer =
+        store.pollIntervalMs === undefined || !works
+          ? undefined
+          : setInterval(() => {
+              for (const api of apis.values()) api.worker?.notifyQueued();
+              dispatcher.notify();
+            }, store.pollIntervalMs).unref();
 
       const sweep = (): void => {
         store
@@ -241,7 +273,7 @@ export class PredictorRuntime {
       sweep();
       const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
 
-      const ready = runSetups(apis, log);
+      const ready = runSetups(apis, log, works);
       ready.catch(() => undefined); // The caller decides what a failed setup means; never an unhandled rejection.
       const runtime = new PredictorRuntime({
         server,
@@ -252,6 +284,7 @@ export class PredictorRuntime {
         log,
         gracePeriodMs: options.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
         sweepTimer,
+        pollTimer,
         ready,
         lifecycle,
       });
@@ -291,6 +324,7 @@ export class PredictorRuntime {
     this.#log.info({ gracePeriodMs }, "shutting down");
     this.#lifecycle.shuttingDown = true;
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#pollTimer);
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
@@ -320,7 +354,7 @@ async function loadPredictors(apis: readonly ApiConfig[]): Promise<Map<string, P
 }
 
 /** Awaits every setup() at once; an API starts working as soon as its own setup() finished. */
-async function runSetups(apis: Map<string, ApiRuntime>, log: Logger): Promise<void> {
+async function runSetups(apis: Map<string, ApiRuntime>, log: Logger, works: boolean): Promise<void> {
   await Promise.all(
     [...apis.values()].map(async (api) => {
       const started = Date.now();
@@ -332,7 +366,7 @@ async function runSetups(apis: Map<string, ApiRuntime>, log: Logger): Promise<vo
         throw new RuntimeError(ErrorCode.predictorSetup, `setup() of the predictor ${api.config.predictor.path} (API ${api.config.name}) failed: ${message}`, { cause: error });
       }
       api.ready = true;
-      api.worker?.start();
+      if (works) api.worker?.start();
       log.info({ api: api.config.name, setupMs: Date.now() - started }, "predictor ready");
     }),
   );

@@ -3,6 +3,7 @@ import { loadConfig } from "../config/load-config.js";
 import { ConfigError, ErrorCode, RuntimeError } from "../errors.js";
 import { createLogger, LOG_LEVELS } from "../log.js";
 import { PredictorRuntime } from "../runtime.js";
+import { RedisTaskStore } from "../store/redis-task-store.js";
 import type { RegisterCommand } from "./commands.js";
 import { ExitCode } from "./exit-code.js";
 
@@ -27,6 +28,9 @@ interface ServeOptions {
   logLevel: (typeof LOG_LEVELS)[number];
   gracePeriodS: number;
   maxBodyMib: number;
+  engine: "sqlite" | "redis";
+  redisUrl: string;
+  role: "all" | "api" | "worker";
 }
 
 /** `predictor-runtime serve`: runs the runtime on a config until SIGINT/SIGTERM, then shuts down gracefully. */
@@ -57,6 +61,20 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
     .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
     .option("--grace-period-s <seconds>", "on SIGTERM, how long to let running predictions and due reports finish", integerOption(0, 3600), 30)
     .option("--max-body-mib <mib>", "largest request body accepted", integerOption(1, 1024), 10)
+    .addOption(
+      new Option(
+        "--engine <engine>",
+        "where tasks and reports are kept: sqlite (one process, under --data-dir, no setup) or redis (shared by any number of serve processes on any machines)",
+      )
+        .choices(["sqlite", "redis"])
+        .default("sqlite"),
+    )
+    .addOption(new Option("--redis-url <url>", "the Redis server of --engine redis").env("PREDICTOR_RUNTIME_REDIS_URL").default("redis://127.0.0.1:6379/0"))
+    .addOption(
+      new Option("--role <role>", "with --engine redis: api serves HTTP only, worker predicts and delivers only (and serves /healthz, /readyz, /metrics), all does both")
+        .choices(["all", "api", "worker"])
+        .default("all"),
+    )
     .action(async (options: ServeOptions) => {
       process.exitCode = await serve(options);
     });
@@ -67,7 +85,13 @@ async function serve(options: ServeOptions): Promise<number> {
   let runtime: PredictorRuntime;
   try {
     const config = loadConfig(options.config);
+    if (options.role !== "all" && options.engine !== "redis") {
+      process.stderr.write(`--role ${options.role} needs a task store other processes share: add --engine redis (with --redis-url)\n`);
+      return ExitCode.usage;
+    }
     runtime = await PredictorRuntime.start({
+      ...(options.engine === "redis" ? { store: new RedisTaskStore({ url: options.redisUrl, log }) } : {}),
+      role: options.role,
       config,
       port: options.port,
       host: options.host,
@@ -86,11 +110,24 @@ async function serve(options: ServeOptions): Promise<number> {
     }
     if (error instanceof RuntimeError) {
       process.stderr.write(`${error.message}\n`);
-      return error.code === ErrorCode.predictorLoad ? ExitCode.usage : ExitCode.failed;
+      // A port in use is bad usage (pick another port), as for `receiver`: both exit 2.
+      return error.code === ErrorCode.predictorLoad || error.code === ErrorCode.listenFailed ? ExitCode.usage : ExitCode.failed;
     }
     throw error;
   }
-  process.stderr.write(`predictor-runtime serving ${runtime.url} (Ctrl-C stops it)\n`);
+  // "serving" only once every setup() succeeded: a setup() that fails ends the process without ever claiming to serve.
+  let announced = false;
+  const announceTimer = setTimeout(() => {
+    if (!announced) process.stderr.write(`predictor-runtime listening on ${runtime.url}; waiting for every predictor's setup() (GET /readyz answers 200 once done)\n`);
+  }, 1000);
+  void runtime.ready.then(
+    () => {
+      announced = true;
+      clearTimeout(announceTimer);
+      process.stderr.write(`predictor-runtime serving ${runtime.url} (Ctrl-C stops it)\n`);
+    },
+    () => clearTimeout(announceTimer),
+  );
 
   // A predictor's stray promise or timer callback must not take every other task down with it.
   const onStray = (error: unknown): void => log.error({ err: error }, "an error escaped predictor or runtime code; the runtime keeps serving");

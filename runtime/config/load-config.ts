@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import type { CallbackAuth } from "../tasks/task.js";
 import { parseCidr } from "../webhook/cidr.js";
@@ -11,7 +11,7 @@ import { NetworkGuard } from "../webhook/network-guard.js";
 import { decodeSigningSecret } from "../webhook/signature.js";
 import type { ApiConfig, RuntimeConfig } from "./api-config.js";
 import { interpolateEnv } from "./env-interpolation.js";
-import { configSchema, RESERVED_API_NAMES, type RawApiSpec } from "./schema.js";
+import { configSchema, MAX_TIMER_S, RESERVED_API_NAMES, type RawApiSpec } from "./schema.js";
 
 type KeyPath = (string | number)[];
 
@@ -42,8 +42,22 @@ export function loadConfig(file: string, options: LoadConfigOptions = {}): Runti
 
 /** {@link loadConfig} for text already read; `file` names it in messages and anchors relative paths. */
 export function parseConfig(text: string, file: string, options: LoadConfigOptions = {}): RuntimeConfig {
+  try {
+    return parseConfigText(text, file, options);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    // A config nested so deeply that a parser or walker ran out of stack: a bad config, not a crash.
+    throw new ConfigError([{ file, path: "", message: `the file could not be read as a config (${(error as Error).message}); is it nested far deeper than a config needs?` }]);
+  }
+}
+
+/** Most alias expansions a config may make: plenty for shared blocks, far too few for a "billion laughs" bomb. */
+const MAX_ALIAS_COUNT = 1000;
+
+function parseConfigText(text: string, file: string, options: LoadConfigOptions): RuntimeConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Unique keys are checked below, where the duplicate's key path can be named.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const problems: ConfigProblem[] = [];
   const [syntaxError, ...consequences] = doc.errors;
   if (syntaxError) {
@@ -61,7 +75,38 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     problems.push({ file, line: locate(path, pointAtKey), path: formatted, message });
   };
 
-  const data: unknown = doc.toJS();
+  const duplicate = firstDuplicateKey(doc);
+  if (duplicate !== undefined) {
+    throw new ConfigError([
+      {
+        file,
+        line: duplicate.offset === undefined ? undefined : lineCounter.linePos(duplicate.offset).line,
+        path: formatKeyPath(duplicate.path),
+        message: `the key "${duplicate.key}" appears twice in the same mapping; keep one of them`,
+      },
+    ]);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    let firstAlias: number | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        firstAlias = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    throw new ConfigError([
+      {
+        file,
+        line: firstAlias === undefined ? undefined : lineCounter.linePos(firstAlias).line,
+        path: "",
+        message: `YAML aliases (*name) expand to too many nodes (${error.message.toLowerCase()}); a config needs few aliases, write the values out instead`,
+      },
+    ]);
+  }
   if (data === null || data === undefined) {
     throw new ConfigError([{ file, path: "", message: "the file is empty; it should be a YAML list of APIs (see cortex.yaml in the README)" }]);
   }
@@ -228,12 +273,41 @@ function describeSchemaError(error: ErrorObject): { path: KeyPath; message: stri
     case "type":
       if (path.length === 0) return { path, message: "the file must be a YAML list of APIs (each item starts with `- name: ...`)", pointAtKey: false };
       return { path, message: error.message ?? "has the wrong type", pointAtKey: false };
+    case "maximum":
+      if (params.limit === MAX_TIMER_S) {
+        return { path, message: `must be at most ${MAX_TIMER_S} seconds (about 24.8 days, the longest wait a timer holds)`, pointAtKey: false };
+      }
+      return { path, message: error.message ?? "is too large", pointAtKey: false };
     case "minItems":
       if (path.length === 0) return { path, message: "lists no APIs; add at least one", pointAtKey: false };
       return { path, message: error.message ?? "has too few items", pointAtKey: false };
     default:
       return { path, message: error.message ?? "is invalid", pointAtKey: false };
   }
+}
+
+/** The first key that appears twice in one mapping, with its key path (walked without recursion), or undefined. */
+function firstDuplicateKey(doc: Document): { path: KeyPath; key: string; offset: number | undefined } | undefined {
+  const pending: Array<{ node: unknown; path: KeyPath }> = [{ node: doc.contents, path: [] }];
+  while (pending.length > 0) {
+    const { node, path } = pending.pop()!;
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(key)) {
+          return { path: [...path, String(key)], key: String(key), offset: (pair.key as Node | null)?.range?.[0] };
+        }
+        seen.add(key);
+        if (!isAlias(pair.value)) pending.push({ node: pair.value, path: [...path, String(key)] });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => {
+        if (!isAlias(item)) pending.push({ node: item, path: [...path, index] });
+      });
+    }
+  }
+  return undefined;
 }
 
 /** `[0, "webhook", "timeout_s"]` -> `apis[0].webhook.timeout_s`. */

@@ -4,6 +4,12 @@
  */
 
 /** Default per-attempt budget for a webhook exchange, in seconds. */
+/**
+ * Longest wait, in seconds, a Node timer holds (2^31 - 1 ms, about 24.8 days): a longer one fires at once, which
+ * would fail every task (or retry every report) immediately, so the config refuses it at start-up.
+ */
+export const MAX_TIMER_S = 2_147_483;
+
 export const DEFAULT_WEBHOOK_TIMEOUT_S = 10;
 /** Default wait before each webhook attempt, in seconds (Svix's schedule: 8 attempts over about 27.6 hours). */
 export const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 300, 1800, 7200, 18000, 36000, 36000] as const;
@@ -52,7 +58,7 @@ const apiSchema = {
         path: { type: "string", minLength: 1 },
         config: { type: "object", default: {} },
         threads_per_process: { type: "integer", minimum: 1, maximum: 10000, default: 1 },
-        predict_timeout_s: { type: "number", exclusiveMinimum: 0 },
+        predict_timeout_s: { type: "number", exclusiveMinimum: 0, maximum: MAX_TIMER_S },
       },
     },
     webhook: {
@@ -76,7 +82,7 @@ const apiSchema = {
           type: "array",
           minItems: 1,
           maxItems: 100,
-          items: { type: "number", minimum: 0 },
+          items: { type: "number", minimum: 0, maximum: MAX_TIMER_S },
           default: [...DEFAULT_RETRY_SCHEDULE_S],
         },
         allow_networks: { type: "array", items: { type: "string", minLength: 1 }, default: [] },

@@ -20,6 +20,11 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** Routers mounted under a path prefix of their own, such as `{ "/docs": docsRoutes() }`. */
   prefixedRoutes?: Readonly<Record<string, express.Router>>;
+  /**
+   * False for a `--role worker` process: it serves only the operations routes, no API.
+   * @defaultValue true
+   */
+  serveApis?: boolean;
   /** Extra operations routes: one-segment GET paths, such as `/metrics` (see the order in {@link createApp}). */
   extraRoutes?: express.Router[];
 }
@@ -40,10 +45,11 @@ export function createApp(options: AppOptions): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(requestLog(log));
-  app.use("/v1", launchRoutes(service, bodyLimitBytes));
-  app.use("/v1", modelbitRoutes(service, bodyLimitBytes));
+  const serveApis = options.serveApis ?? true;
+  if (serveApis) app.use("/v1", launchRoutes(service, bodyLimitBytes));
+  if (serveApis) app.use("/v1", modelbitRoutes(service, bodyLimitBytes));
   for (const [prefix, router] of Object.entries(options.prefixedRoutes ?? {})) app.use(prefix, router);
-  addCortexRoutes(app, service, bodyLimitBytes);
+  if (serveApis) addCortexRoutes(app, service, bodyLimitBytes);
   app.use(opsRoutes(apis, options.failure ?? (() => undefined)));
   for (const router of options.extraRoutes ?? []) app.use(router);
   app.use(notFound(() => service.apiNames));

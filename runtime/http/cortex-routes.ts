@@ -2,6 +2,7 @@ import type { Express, Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
 import { bodyText, jsonBody } from "./json-body.js";
+import { refuseUnknownQuery } from "./query-params.js";
 import { addRequestLogFields } from "./request-log.js";
 import { parseSince } from "../shared/since.js";
 import { cortexStatusJson, webhookView } from "./views.js";
@@ -19,6 +20,7 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
     // The API is looked up before the body is read, so an unknown API is a 404 whatever was sent.
     jsonBody(bodyLimitBytes, (req, res) => {
       service.api(String(req.params.api));
+      refuseUnknownQuery(req, ["callback_url"]);
       addRequestLogFields(res, { api: String(req.params.api) });
     }),
     async (req, res) => {
@@ -43,17 +45,20 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
 
   app.get("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    refuseUnknownQuery(req, []);
     const task = await service.get(String(req.params.api), String(req.params.id));
     res.status(200).type("application/json").send(cortexStatusJson(task));
   });
 
   app.delete("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    refuseUnknownQuery(req, []);
     res.status(200).json(await service.cancel(String(req.params.api), String(req.params.id)));
   });
 
   app.post("/:api/:id/redeliver", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    refuseUnknownQuery(req, []);
     const task = await service.redeliver(String(req.params.api), String(req.params.id));
     res.status(202).json({ id: task.id, status: task.status, ...(task.webhook ? { webhook: webhookView(task.webhook) } : {}) });
   });
@@ -63,6 +68,7 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
     const apiName = String(req.params.api);
     addRequestLogFields(res, { api: apiName });
     service.api(apiName);
+    refuseUnknownQuery(req, ["since", "limit"]);
     const sinceText = singleQuery(req, "since");
     if (sinceText === undefined) {
       throw new RequestError(ErrorCode.badRequest, 400, `the since query parameter is required, e.g. POST /${apiName}/redeliver-failed?since=2h`);

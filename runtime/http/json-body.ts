@@ -1,5 +1,6 @@
 import express, { type Request, type RequestHandler, type Response } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
+import { MAX_JSON_DEPTH, isTooDeep } from "../shared/json-depth.js";
 
 /** Default request body limit: 10 MiB (contract section 3). */
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -39,6 +40,15 @@ function parsePayload(req: Request): unknown {
   const raw = req.body instanceof Buffer ? req.body.toString("utf8") : "";
   if (raw.trim() === "") {
     throw new RequestError(ErrorCode.badRequest, 400, "the request body is empty; send the payload as JSON, for example {\"x\": 2}");
+  }
+  // Counted on the text before parsing: nothing recursive (parser, serializer, structured clone) ever sees a value
+  // deeper than the runtime promises to carry.
+  if (isTooDeep(raw)) {
+    throw new RequestError(
+      ErrorCode.badRequest,
+      400,
+      `the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; send JSON nested at most ${MAX_JSON_DEPTH} levels`,
+    );
   }
   try {
     const payload = JSON.parse(raw) as unknown;

@@ -5,6 +5,7 @@ import type { CallbackTarget } from "../tasks/task.js";
 import type { TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
 import { jsonBody } from "./json-body.js";
+import { refuseUnknownQuery } from "./query-params.js";
 import { parseLaunchCallbackAuth } from "./launch-callback-auth.js";
 import { addRequestLogFields } from "./request-log.js";
 import { launchEndpointView, launchStatusJson, launchSyncAnswerJson } from "./views.js";
@@ -19,6 +20,34 @@ interface LaunchTaskRequest {
   return_pickled?: boolean;
 }
 
+const PEM_TEXT = { type: "string", pattern: "-----BEGIN ", description: "PEM text, not a file path." } as const;
+
+/**
+ * JSON Schema of `callback_auth`, as the OpenAPI document shows it. The PEM contents (a parseable certificate and
+ * key that match, not expired) are checked beyond what a schema can say.
+ */
+export const launchCallbackAuthSchema = {
+  oneOf: [
+    { type: "null" },
+    {
+      type: "object",
+      additionalProperties: false,
+      required: ["kind", "username", "password"],
+      properties: {
+        kind: { const: "basic" },
+        username: { type: "string", minLength: 1, pattern: "^[^:]*$", description: "May not contain a colon (RFC 7617)." },
+        password: { type: "string", minLength: 1 },
+      },
+    },
+    {
+      type: "object",
+      additionalProperties: false,
+      required: ["kind", "cert", "key"],
+      properties: { kind: { const: "mtls" }, cert: PEM_TEXT, key: PEM_TEXT, ca: PEM_TEXT },
+    },
+  ],
+} as const;
+
 /** JSON Schema of the Launch request body; the OpenAPI document embeds it. */
 export const launchTaskRequestSchema = {
   type: "object",
@@ -27,8 +56,7 @@ export const launchTaskRequestSchema = {
   properties: {
     args: {},
     callback_url: { type: ["string", "null"] },
-    // Checked by parseLaunchCallbackAuth, which can say precisely what is wrong without quoting a secret.
-    callback_auth: {},
+    callback_auth: launchCallbackAuthSchema,
     url: { type: "null" },
     cloudpickle: { type: "null" },
     return_pickled: { const: false },
@@ -36,7 +64,15 @@ export const launchTaskRequestSchema = {
 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: true });
-const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>(launchTaskRequestSchema);
+// callback_auth is checked by parseLaunchCallbackAuth instead, which says precisely what is wrong without quoting a
+// secret; the rest of the body by the documented schema.
+const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>({
+  ...launchTaskRequestSchema,
+  properties: { ...launchTaskRequestSchema.properties, callback_auth: {} },
+});
+
+/** Query parameters of `POST /v1/async-tasks`: the endpoint, by name or by id (the official client sends the id). */
+const LAUNCH_TASK_QUERY = ["model_endpoint_name", "model_endpoint_id"];
 
 /**
  * The endpoint a Launch task route names: `model_endpoint_id` (what the official client sends: the id from
@@ -73,16 +109,18 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
   const router = Router();
 
   router.get("/model-endpoints", (req, res) => {
+    refuseUnknownQuery(req, ["name"]);
     const name = singleQuery(req, "name");
     const names = name === undefined ? service.apiNames : service.apiNames.filter((apiName) => apiName === name);
     res.status(200).json({ model_endpoints: names.map((apiName) => launchEndpointView(service.api(apiName))) });
   });
 
   router.get("/model-endpoints/:id", (req, res) => {
+    refuseUnknownQuery(req, []);
     res.status(200).json(launchEndpointView(service.api(String(req.params.id))));
   });
 
-  router.post("/sync-tasks", jsonBody(bodyLimitBytes), async (req, res) => {
+  router.post("/sync-tasks", jsonBody(bodyLimitBytes, (req) => refuseUnknownQuery(req, LAUNCH_TASK_QUERY)), async (req, res) => {
     const apiName = endpointOf(req, "sync-tasks");
     const api = service.api(apiName);
     addRequestLogFields(res, { api: apiName });
@@ -98,7 +136,7 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     res.status(200).type("application/json").send(launchSyncAnswerJson(outcome));
   });
 
-  router.post("/async-tasks", jsonBody(bodyLimitBytes), async (req, res) => {
+  router.post("/async-tasks", jsonBody(bodyLimitBytes, (req) => refuseUnknownQuery(req, LAUNCH_TASK_QUERY)), async (req, res) => {
     const apiName = endpointOf(req, "async-tasks");
     service.api(apiName);
     const body = launchBody(req);
@@ -122,6 +160,7 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
 
   router.get("/async-tasks/:id", async (req, res) => {
     addRequestLogFields(res, { taskId: String(req.params.id) });
+    refuseUnknownQuery(req, []);
     const task = await service.get(undefined, String(req.params.id));
     addRequestLogFields(res, { api: task.api });
     res.status(200).type("application/json").send(launchStatusJson(task));

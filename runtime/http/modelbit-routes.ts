@@ -5,6 +5,7 @@ import { batchItems, looksLikeBatch } from "../tasks/batch.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
 import { jsonBody } from "./json-body.js";
+import { refuseUnknownQuery } from "./query-params.js";
 import { addRequestLogFields } from "./request-log.js";
 
 /** The members a Modelbit request body may have. */
@@ -31,6 +32,7 @@ export function modelbitRoutes(service: TaskService, bodyLimitBytes: number): Ro
     "/:api/:version",
     jsonBody(bodyLimitBytes, (req, res) => {
       service.api(String(req.params.api));
+      refuseUnknownQuery(req, ["batch"]);
       addRequestLogFields(res, { api: String(req.params.api) });
     }),
     async (req, res) => {

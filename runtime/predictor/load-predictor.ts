@@ -1,4 +1,7 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, extname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { require as tsxRequire } from "tsx/cjs/api";
 import { tsImport } from "tsx/esm/api";
 import { ErrorCode, RuntimeError } from "../errors.js";
 import type { Predictor, PredictorClass } from "./predictor.js";
@@ -23,7 +26,11 @@ export class PredictorLoadError extends RuntimeError {
 export async function loadPredictor(file: string, config: Readonly<Record<string, unknown>>): Promise<Predictor> {
   let module: Record<string, unknown>;
   try {
-    module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+    // A file Node would treat as CommonJS is required as such, from its own path: imported, tsx would run it from a
+    // data: URL holding its whole transpiled source, which then named every frame of every traceback.
+    module = isCommonJsFile(file)
+      ? { default: tsxRequire(file, import.meta.url) as unknown }
+      : ((await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>);
   } catch (error) {
     throw new PredictorLoadError(file, `importing it failed: ${describeImportError(error)}`, { cause: error });
   }
@@ -44,6 +51,24 @@ export async function loadPredictor(file: string, config: Readonly<Record<string
     return new PredictorClass(structuredClone({ ...config }));
   } catch (error) {
     throw new PredictorLoadError(file, `new ${PredictorClass.name || "Predictor"}(config) threw: ${firstLine(error)}`, { cause: error });
+  }
+}
+
+/** Whether Node would load `file` as CommonJS: `.cts`, or `.ts`/`.tsx` without `"type": "module"` in the nearest package.json. */
+function isCommonJsFile(file: string): boolean {
+  const extension = extname(file);
+  if (extension === ".cts") return true;
+  if (extension === ".mts") return false;
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type !== "module";
+      } catch {
+        return true; // Node refuses an unreadable package.json too; the require then says why.
+      }
+    }
+    if (dirname(dir) === dir) return true;
   }
 }
 

@@ -97,6 +97,11 @@ export class WorkerTransport implements BatchTransport {
     });
   }
 
+  /** Blocks the thread for `ms` (batches sent meanwhile wait behind it), as a hung disk would. For tests of that hang. */
+  async stall(ms: number): Promise<void> {
+    await this.#request({ type: "stall", ms });
+  }
+
   /** Ends the thread at once, as a crash of the engine would: nothing queued is committed. For tests of that crash. */
   async terminate(): Promise<void> {
     await this.#worker.terminate();

@@ -6,7 +6,17 @@ import type { SerializedError, StoreOperation } from "./store-operations.js";
 export interface GroupCommitOptions {
   /** Most operations in one transaction; the rest go in the next, so a burst never makes one huge one. @defaultValue 512 */
   maxBatchOperations?: number;
+  /**
+   * Longest a batch may take before its callers are failed rather than left waiting, and the store counts as
+   * stalled (see {@link GroupCommit.stalled}) until the engine answers again. @defaultValue 30 000 ms
+   */
+  deadlineMs?: number;
+  /** Called when the engine stops answering (with why) and when it answers again (with undefined); for the log. */
+  onStallChange?: (stall: Error | undefined) => void;
 }
+
+/** Default of {@link GroupCommitOptions.deadlineMs}: far past any healthy commit, well before a client gives up. */
+export const DEFAULT_STORE_DEADLINE_MS = 30_000;
 
 /** Counters for tests and the bench: how well operations were grouped. */
 export interface GroupCommitStats {
@@ -45,10 +55,21 @@ export class GroupCommit {
   #inFlight: Promise<void> | undefined;
   #closing = false;
   readonly #stats: GroupCommitStats = { batches: 0, operations: 0 };
+  readonly #deadlineMs: number;
+  readonly #onStallChange: ((stall: Error | undefined) => void) | undefined;
+  /** Set while a batch is pending past the deadline; every call then fails at once instead of queueing behind it. */
+  #stall: RuntimeError | undefined;
 
   constructor(transport: BatchTransport, options: GroupCommitOptions = {}) {
     this.#transport = transport;
     this.#maxBatchOperations = options.maxBatchOperations ?? DEFAULT_MAX_BATCH_OPERATIONS;
+    this.#deadlineMs = options.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS;
+    this.#onStallChange = options.onStallChange;
+  }
+
+  /** Why the engine counts as not answering (a batch pending past the deadline), or undefined while it answers. */
+  stalled(): Error | undefined {
+    return this.#stall;
   }
 
   /** Batches and operations committed so far. */
@@ -59,6 +80,7 @@ export class GroupCommit {
   /** Queues `operation` for the next batch; resolves with its result once its transaction committed. */
   run<T>(operation: StoreOperation): Promise<T> {
     if (this.#closing) return Promise.reject(new RuntimeError(ErrorCode.storage, "the task store is closed; no operation can run after close()"));
+    if (this.#stall !== undefined) return Promise.reject(this.#stall);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ operation, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
@@ -97,11 +119,31 @@ export class GroupCommit {
 
   async #commit(batch: Queued[]): Promise<void> {
     let outcome;
+    let overdue = false;
+    const deadline = setTimeout(() => {
+      // The batch may still commit later (its callers then see a 5xx for a write that happened, which a retry
+      // with the same x-request-id resolves); what must not happen is a caller, or a health probe, waiting forever.
+      overdue = true;
+      this.#stall = new RuntimeError(
+        ErrorCode.storage,
+        `the task store has not answered a batch of ${batch.length} operation(s) for ${this.#deadlineMs / 1000} s; the runtime needs a restart if this lasts`,
+      );
+      for (const queued of batch) queued.reject(this.#stall);
+      for (const queued of this.#queue.splice(0)) queued.reject(this.#stall);
+      this.#onStallChange?.(this.#stall);
+    }, this.#deadlineMs);
+    deadline.unref();
     try {
       outcome = await this.#transport.send(batch.map((queued) => queued.operation));
     } catch (error) {
       for (const queued of batch) queued.reject(error);
       return;
+    } finally {
+      clearTimeout(deadline);
+      if (overdue) {
+        this.#stall = undefined;
+        this.#onStallChange?.(undefined);
+      }
     }
     if (!outcome.committed) {
       const failure = storageError("a batch of task store writes failed and was rolled back", outcome.error);

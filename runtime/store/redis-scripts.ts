@@ -202,7 +202,7 @@ return redis.call('ZCARD', p .. 'queue:' .. ARGV[2]) + redis.call('HLEN', p .. '
 /**
  * ARGV: prefix self includeSelf. Requeues the tasks and releases the leases of owners that stopped (their
  * heartbeat key expired) and, with includeSelf = 1 (at start-up), this owner's own. Returns {requeued, queued,
- * pendingDeliveries}.
+ * pendingDeliveries, releasedLeases}.
  */
 const RECOVER = `${PRELUDE}
 local self, include_self = ARGV[2], ARGV[3] == '1'
@@ -218,11 +218,15 @@ for _, api in ipairs(redis.call('SMEMBERS', p .. 'apis')) do
   end
   queued = queued + redis.call('ZCARD', p .. 'queue:' .. api)
 end
+local released = 0
 local leased = redis.call('HGETALL', p .. 'leased')
 for i = 1, #leased, 2 do
-  if abandoned(leased[i + 1]) then release_lease(leased[i]) end
+  if abandoned(leased[i + 1]) then
+    release_lease(leased[i])
+    released = released + 1
+  end
 end
-return {requeued, queued, redis.call('ZCARD', p .. 'due')}
+return {requeued, queued, redis.call('ZCARD', p .. 'due'), released}
 `;
 
 /** ARGV: prefix now limit leaseExpiresAt owner. Returns the leased deliveries' hashes with their task ids. */

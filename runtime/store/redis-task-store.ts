@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import type { Logger } from "pino";
 import { ErrorCode, RuntimeError } from "../errors.js";
 import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import { webhookStateOf } from "../tasks/delivery.js";
@@ -16,11 +17,8 @@ export interface RedisTaskStoreOptions {
   prefix?: string;
   /** How long an owner's heartbeat lasts without renewal: after it, its running tasks are taken over. @defaultValue 15 s */
   ownerTtlMs?: number;
-}
-
-/** What `open()` found about the server, for the log: settings that weaken the guarantees, with the fix. */
-export interface RedisServerCheck {
-  warnings: string[];
+  /** Where taking over a stopped process's work is logged. */
+  log?: Logger;
 }
 
 const DEFAULT_PREFIX = "{predictor-runtime}:";
@@ -52,15 +50,15 @@ type TaskReply = [string[], (string | null)[]];
  * persistence").
  */
 export class RedisTaskStore implements TaskStore {
-  readonly #options: Required<RedisTaskStoreOptions>;
+  readonly #options: Required<Omit<RedisTaskStoreOptions, "log">> & Pick<RedisTaskStoreOptions, "log">;
   readonly owner = randomUUID();
   /** Another process can queue tasks and schedule reports: the runtime polls this often for work. */
   readonly pollIntervalMs = POLL_INTERVAL_MS;
   #client: Client | undefined;
   #closed = false;
   #heartbeat: NodeJS.Timeout | undefined;
-  /** What `open()` found about the server's settings. */
-  serverCheck: RedisServerCheck = { warnings: [] };
+  /** What `open()` found about the server's settings that weakens the guarantees, with the fix. */
+  warnings: readonly string[] = [];
 
   constructor(options: RedisTaskStoreOptions) {
     this.#options = { prefix: DEFAULT_PREFIX, ownerTtlMs: DEFAULT_OWNER_TTL_MS, ...options };
@@ -86,7 +84,7 @@ export class RedisTaskStore implements TaskStore {
       throw storageError(`could not connect to Redis at ${redactUrl(this.#options.url)}: ${messageOf(error)}; start redis-server or pass the right --redis-url`, error);
     }
     this.#client = client;
-    this.serverCheck = await this.#checkServer(client);
+    this.warnings = await this.#checkServer(client);
     await this.#beat();
     this.#heartbeat = setInterval(() => {
       void this.#beat()
@@ -238,10 +236,14 @@ export class RedisTaskStore implements TaskStore {
   /** Requeues the tasks and releases the leases of processes that stopped (their heartbeat expired). */
   async #takeOverAbandoned(): Promise<void> {
     if (this.#closed) return;
-    await this.#run("prRecover", [this.owner, "0"]);
+    const [requeued, , , released] = (await this.#run("prRecover", [this.owner, "0"])) as number[];
+    if (requeued! > 0 || released! > 0) {
+      this.#options.log?.warn({ requeued, releasedLeases: released }, "took over the work of a stopped process: its running tasks run again, its reports are due again");
+    }
   }
 
-  async #checkServer(client: Client): Promise<RedisServerCheck> {
+  /** Refuses a server that may evict keys; returns warnings about its persistence. */
+  async #checkServer(client: Client): Promise<string[]> {
     const warnings: string[] = [];
     let policy: string | undefined;
     let appendonly: string | undefined;
@@ -250,7 +252,7 @@ export class RedisTaskStore implements TaskStore {
       appendonly = ((await client.config("GET", "appendonly")) as string[])[1];
     } catch {
       warnings.push("could not read the Redis server's settings (CONFIG GET is disabled): make sure maxmemory-policy is noeviction and appendonly is yes");
-      return { warnings };
+      return warnings;
     }
     if (policy !== undefined && policy !== "noeviction") {
       client.disconnect();
@@ -263,7 +265,7 @@ export class RedisTaskStore implements TaskStore {
         "the Redis server does not use the append-only file (appendonly no): a Redis restart loses every task and report since its last snapshot; set appendonly yes and appendfsync everysec (or always)",
       );
     }
-    return { warnings };
+    return warnings;
   }
 
   async #run(name: RedisScriptName, args: (string | number)[]): Promise<unknown> {

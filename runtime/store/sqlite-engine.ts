@@ -90,6 +90,9 @@ export class SqliteEngine {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${options.synchronous.toUpperCase()}`);
       db.pragma("foreign_keys = ON");
+      // Erased credentials (a report's password or key, once it settled) are overwritten in the file, not left in
+      // free space; FAST does it without extra I/O on b-tree pages.
+      db.pragma("secure_delete = FAST");
       // 16 MiB of page cache instead of SQLite's 2 MiB: with a few days of results in the file, the pages each
       // batch touches stop fitting in 2 MiB, and every miss is a read from the OS (measured: 12% of the engine's
       // CPU per task on a 50,000-task database).

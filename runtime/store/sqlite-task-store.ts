@@ -26,6 +26,10 @@ export interface SqliteTaskStoreOptions {
   maxBatchOperations?: number;
   /** Rows deleted per sweep transaction; a sweep of a large backlog lets other operations run between chunks. @defaultValue 500 */
   sweepChunkRows?: number;
+  /** Longest a call may wait for the database before it fails (and the store counts as stalled). @defaultValue 30 000 ms */
+  callDeadlineMs?: number;
+  /** Told when the database stops answering within the deadline (with why) and when it answers again (undefined). */
+  onStallChange?: (stall: Error | undefined) => void;
 }
 
 const DEFAULT_SWEEP_CHUNK_ROWS = 500;
@@ -50,6 +54,11 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
+  /** Why the database counts as not answering (a call pending past its deadline), or undefined. */
+  stalled(): Error | undefined {
+    return this.#commits?.stalled();
+  }
+
   /** Path of the database file, or `:memory:`. */
   get location(): string {
     return databaseLocation(this.#options.dataDir);
@@ -72,8 +81,12 @@ export class SqliteTaskStore implements TaskStore {
         await transport.close();
         throw new RuntimeError(ErrorCode.storage, "the task store was closed while it was opening");
       }
-      const maxBatchOperations = this.#options.maxBatchOperations;
-      this.#commits = new GroupCommit(transport, maxBatchOperations === undefined ? {} : { maxBatchOperations });
+      const { maxBatchOperations, callDeadlineMs, onStallChange } = this.#options;
+      this.#commits = new GroupCommit(transport, {
+        ...(maxBatchOperations === undefined ? {} : { maxBatchOperations }),
+        ...(callDeadlineMs === undefined ? {} : { deadlineMs: callDeadlineMs }),
+        ...(onStallChange === undefined ? {} : { onStallChange }),
+      });
       this.#transport = transport;
       this.#state = "open";
       void transport.failure?.then((error) => this.#reportFailure(error));
@@ -173,6 +186,12 @@ export class SqliteTaskStore implements TaskStore {
   async simulateEngineCrash(): Promise<void> {
     if (!(this.#transport instanceof WorkerTransport)) throw new Error("only an engine in a worker thread can be crashed");
     await this.#transport.terminate();
+  }
+
+  /** Blocks the engine's worker thread for `ms`, as a hung disk would: for tests of what follows. */
+  simulateEngineStall(ms: number): Promise<void> {
+    if (!(this.#transport instanceof WorkerTransport)) throw new Error("only an engine in a worker thread can be stalled");
+    return this.#transport.stall(ms);
   }
 
   /** Commits the operations already called, then closes the database. Later calls reject with STORAGE_ERROR. */

@@ -93,7 +93,9 @@ export class SqliteTaskTables {
        RETURNING *`,
     );
     this.#finishTask = db.prepare(
-      `UPDATE tasks SET status = ?, finished_at = ?, outcome = ?, webhook_skip_reason = ?
+      // The request's credentials leave the task row once it finishes: its report (if any) keeps its own copy.
+      `UPDATE tasks SET status = ?, finished_at = ?, outcome = ?, webhook_skip_reason = ?,
+              callback = CASE WHEN callback IS NULL THEN NULL ELSE json_remove(callback, '$.auth') END
        WHERE id = ? AND status IN ('in_queue', 'in_progress')
        RETURNING api`,
     );
@@ -128,8 +130,11 @@ export class SqliteTaskTables {
        RETURNING *`,
     );
     this.#recordAttempt = db.prepare(
+      // Per-request credentials (a basic password, an mTLS key) are erased once the report is delivered or has
+      // finally failed: nothing will send them again, so they are not kept until the 7-day sweep.
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = coalesce(?, next_attempt_at),
-              last_status_code = ?, last_error = ?, lease_expires_at = NULL
+              last_status_code = ?, last_error = ?, lease_expires_at = NULL,
+              auth = CASE WHEN ? = 'pending' THEN auth ELSE NULL END
        WHERE task_id = ?`,
     );
     this.#nextDue = db.prepare(`SELECT min(${DUE}) AS due FROM deliveries WHERE status = 'pending'`);
@@ -233,7 +238,7 @@ export class SqliteTaskTables {
   }
 
   recordAttempt(taskId: string, update: DeliveryUpdate): void {
-    this.#recordAttempt.run(update.status, update.attempts, update.nextAttemptAt ?? null, update.lastStatusCode ?? null, update.lastError ?? null, taskId);
+    this.#recordAttempt.run(update.status, update.attempts, update.nextAttemptAt ?? null, update.lastStatusCode ?? null, update.lastError ?? null, update.status, taskId);
   }
 
   nextDue(): number | undefined {

@@ -3,14 +3,20 @@ import { SqliteEngine, type SqliteEngineOptions } from "./sqlite-engine.js";
 import { serializeError, type BatchOutcome, type SerializedError, type StoreOperation } from "./store-operations.js";
 
 /** What the main thread asks of the worker, one message at a time. */
-export type WorkerRequest = { type: "open"; options: SqliteEngineOptions } | { type: "batch"; operations: StoreOperation[] } | { type: "close" };
+export type WorkerRequest =
+  | { type: "open"; options: SqliteEngineOptions }
+  | { type: "batch"; operations: StoreOperation[] }
+  | { type: "close" }
+  /** Blocks the thread for `ms`, as a disk that stopped answering would: for tests of what the runtime does then. */
+  | { type: "stall"; ms: number };
 
 /** The worker's answer to each request, in the order of the requests. */
 export type WorkerReply =
   | { type: "opened" }
   | { type: "open-failed"; error: SerializedError & { code?: string } }
   | { type: "batch"; outcome: BatchOutcome }
-  | { type: "closed" };
+  | { type: "closed" }
+  | { type: "stalled" };
 
 /**
  * The thread that owns the task database: it opens the engine, runs each batch it is sent as one transaction
@@ -35,6 +41,10 @@ function serve(port: NonNullable<typeof parentPort>): void {
             ? { type: "batch", outcome: { committed: false, error: { message: "the task database is not open" } } }
             : { type: "batch", outcome: engine.runBatch(request.operations) },
         );
+        return;
+      case "stall":
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, request.ms);
+        reply({ type: "stalled" });
         return;
       case "close":
         engine?.close();

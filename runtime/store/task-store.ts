@@ -53,6 +53,21 @@ export interface TaskStore {
   readonly failure?: Promise<Error>;
 
   /**
+   * Set by an engine that other processes share (Redis): tasks can be queued and reports scheduled without this
+   * process writing them, so the runtime looks for work this often (ms) besides being woken by its own writes.
+   */
+  readonly pollIntervalMs?: number;
+
+  /** What the engine found at `open()` that weakens its guarantees, with the fix; the runtime logs each. */
+  readonly warnings?: readonly string[];
+
+  /**
+   * Why the engine counts as not answering right now (a call pending past its deadline), or undefined: health
+   * probes answer 503 meanwhile. Engines without a deadline leave it out.
+   */
+  stalled?(): Error | undefined;
+
+  /**
    * Records a new task, or returns the existing one with the same (api, idempotencyKey). With `startedAt` the task
    * is stored in_progress, already claimed by the caller (claimQueued never hands it out).
    */

@@ -26,5 +26,11 @@ export function parseStoredOutcome(text: string): TaskOutcome {
       return { status: "completed", resultJson: text.slice(COMPLETED_PREFIX.length, text.length - suffix[0].length), finishedAt: Number(suffix[1]) };
     }
   }
-  return JSON.parse(text) as TaskOutcome;
+  try {
+    const outcome = JSON.parse(text) as TaskOutcome;
+    if (outcome !== null && typeof outcome === "object" && typeof outcome.status === "string") return outcome;
+  } catch {
+    // Falls through: a damaged row answers as a failed task rather than failing every read of it.
+  }
+  return { status: "failed", error: "the stored outcome of this task could not be read (the database row is damaged)", finishedAt: 0 };
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type { DeliveryRecord } from "../tasks/delivery.js";
 import { InThreadSender, type AttemptApi } from "./attempt-sender.js";
@@ -46,7 +47,11 @@ function serve(port: MessagePort, data: AttemptThreadData): void {
 
   const controllerOf = (group: number): AbortController => {
     let controller = groups.get(group);
-    if (controller === undefined) groups.set(group, (controller = new AbortController()));
+    if (controller === undefined) {
+      groups.set(group, (controller = new AbortController()));
+      // Every attempt in flight listens on it: hundreds at once under load are expected, not a leak.
+      setMaxListeners(0, controller.signal);
+    }
     return controller;
   };
 

@@ -91,7 +91,9 @@ export async function sendAttempt(
       await response.body.dump({ limit: MAX_RESPONSE_BYTES });
       return outcome;
     }
-    return withAnswer(outcome, redactSecrets(await readAnswer(response.body), secretsOf(webhook, options.auth)));
+    // Redacted before it is cut to an excerpt: a secret cut in half by the excerpt would no longer match.
+    const secrets = secretsOf(webhook, options.auth);
+    return withAnswer(outcome, excerpt(redactSecrets(await readAnswer(response.body, longestLength(secrets)), secrets)));
   } catch (error) {
     if (exchange.timedOut) {
       return { kind: "timeout", error: `no complete answer within timeout_s (${webhook.timeoutMs / 1000} s); the connection was closed` };
@@ -133,7 +135,7 @@ function abortAtDeadline(exchange: ExchangeAbort): void {
  * destroyed, which closes the connection. The exchange's deadline destroys it too (see {@link sendAttempt}). Never
  * throws.
  */
-async function readAnswer(body: Dispatcher.ResponseData["body"]): Promise<string> {
+async function readAnswer(body: Dispatcher.ResponseData["body"], longestSecretChars: number): Promise<string> {
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let received = 0;
@@ -141,7 +143,8 @@ async function readAnswer(body: Dispatcher.ResponseData["body"]): Promise<string
     for await (const chunk of body) {
       const bytes = chunk as Buffer;
       received += bytes.length;
-      if (keptBytes < ANSWER_EXCERPT_CHARS * 4) {
+      // Enough for the excerpt plus a whole secret starting inside it (4 bytes at most a character).
+      if (keptBytes < (ANSWER_EXCERPT_CHARS + longestSecretChars) * 4) {
         kept.push(bytes);
         keptBytes += bytes.length;
       }
@@ -153,7 +156,11 @@ async function readAnswer(body: Dispatcher.ResponseData["body"]): Promise<string
   } catch {
     // Destroyed at the deadline or reset by the receiver: what arrived is all there is.
   }
-  return excerpt(Buffer.concat(kept).toString("utf8"));
+  return Buffer.concat(kept).toString("utf8");
+}
+
+function longestLength(strings: readonly string[]): number {
+  return strings.reduce((longest, text) => Math.max(longest, text.length), 0);
 }
 
 /** One line of printable text, at most {@link ANSWER_EXCERPT_CHARS} long. */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
 import type { ApiConfig } from "../config/api-config.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
@@ -60,6 +61,8 @@ export class WebhookDispatcher {
   #idleWaiters: Array<() => void> = [];
 
   constructor(options: WebhookDispatcherOptions) {
+    // Every attempt in flight listens on it: hundreds at once under load are expected, not a leak.
+    setMaxListeners(0, this.#shutdown.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#maxInFlight = options.maxInFlight ?? 64;

@@ -5,7 +5,7 @@ import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
 import { runBatch, type BatchItem } from "../tasks/batch.js";
-import { runPrediction, type RunPredictionOptions } from "./run-prediction.js";
+import { parseStoredPayload, runPrediction, type RunPredictionOptions } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -57,6 +57,8 @@ export class ApiWorker {
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ApiWorkerOptions) {
+    // Every running prediction with a timeout listens on it: many at once are expected, not a leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#predictionOptions = { now: this.#now };
@@ -165,13 +167,17 @@ export class ApiWorker {
       let outcome: TaskOutcome;
       const options = { ...this.#predictionOptions, signal: controller.signal };
       try {
-        outcome = task.batch
-          ? // One slot, one item at a time: a batch task counts against threads_per_process like any task.
-            await runBatch(JSON.parse(task.payloadJson) as BatchItem[], (payload, itemId) => runPrediction(predictor, payload, `${task.id}/${itemId}`, options), {
-              concurrency: 1,
-              now: this.#now,
-            })
-          : await runPrediction(predictor, JSON.parse(task.payloadJson), task.id, options);
+        const stored = parseStoredPayload(task.payloadJson);
+        outcome =
+          "outcome" in stored
+            ? stored.outcome
+            : task.batch
+              ? // One slot, one item at a time: a batch task counts against threads_per_process like any task.
+                await runBatch(stored.payload as BatchItem[], (payload, itemId) => runPrediction(predictor, payload, `${task.id}/${itemId}`, options), {
+                  concurrency: 1,
+                  now: this.#now,
+                })
+              : await runPrediction(predictor, stored.payload, task.id, options);
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).

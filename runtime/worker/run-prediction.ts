@@ -1,5 +1,7 @@
 import type { Predictor } from "../predictor/predictor.js";
+import { MAX_JSON_DEPTH, isTooDeep } from "../shared/json-depth.js";
 import type { TaskOutcome } from "../tasks/task.js";
+import { predictorTraceback } from "./predictor-traceback.js";
 
 /** Options of {@link runPrediction}. */
 export interface RunPredictionOptions {
@@ -56,6 +58,27 @@ export async function runPrediction(
   }
 }
 
+/**
+ * The payload a stored task holds, or the failed outcome that task ends with when its text cannot be parsed (stored
+ * by an older version, or damaged): one bad task fails alone instead of stalling its worker slot or the process.
+ */
+export function parseStoredPayload(payloadJson: string, now: () => number = Date.now): { payload: unknown } | { outcome: TaskOutcome } {
+  if (isTooDeep(payloadJson)) {
+    return {
+      outcome: {
+        status: "failed",
+        error: `the stored payload nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, which the runtime no longer accepts; submit it again nested at most ${MAX_JSON_DEPTH} levels`,
+        finishedAt: now(),
+      },
+    };
+  }
+  try {
+    return { payload: JSON.parse(payloadJson) as unknown };
+  } catch (error) {
+    return { outcome: { status: "failed", error: `the stored payload could not be read as JSON (${(error as Error).message}); submit the task again`, finishedAt: now() } };
+  }
+}
+
 /** The signal predict() gets when nothing can abort it. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -79,6 +102,13 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
       finishedAt,
     };
   }
+  if (isTooDeep(json)) {
+    return {
+      status: "failed",
+      error: `predict() returned a value nested more than ${MAX_JSON_DEPTH} levels of arrays and objects deep, which the runtime does not carry; return a flatter value (or a string holding it)`,
+      finishedAt,
+    };
+  }
   // Serialized once, here: the stored outcome, the report and the answers embed this text.
   return { status: "completed", resultJson: json, finishedAt };
 }
@@ -88,7 +118,7 @@ function failed(error: unknown, finishedAt: number): TaskOutcome {
     const message = error.message.trim() || `${error.name} (without a message)`;
     if (error instanceof PredictTimeout) return { status: "failed", error: message, timedOut: true, finishedAt };
     const outcome: TaskOutcome = { status: "failed", error: message, finishedAt };
-    if (error.stack) outcome.traceback = error.stack;
+    if (error.stack) outcome.traceback = predictorTraceback(error.stack);
     return outcome;
   }
   const message = typeof error === "string" ? error : safeStringify(error);

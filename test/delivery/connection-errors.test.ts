@@ -25,12 +25,24 @@ describe("describeConnectionError", () => {
 });
 
 describe("attempt secrets", () => {
-  it("collects the password, its basic token, the signing secret and its key, and a client key", () => {
+  it("collects the password, its basic token, the signing secret and its key in every form, and a client key", () => {
     const secret = "whsec_c2VjcmV0LWtleS1ieXRlcw==";
-    expect(new Set(secretsOf({ signingSecret: secret }, { kind: "basic", username: "u", password: "pw" }))).toEqual(
-      new Set([secret, "c2VjcmV0LWtleS1ieXRlcw==", basicToken("u", "pw"), "pw"]),
+    const key = Buffer.from("c2VjcmV0LWtleS1ieXRlcw==", "base64");
+    expect(new Set(secretsOf({ signingSecret: secret }, { kind: "basic", username: "u", password: 'p"w' }))).toEqual(
+      new Set([
+        secret,
+        "c2VjcmV0LWtleS1ieXRlcw==",
+        "c2VjcmV0LWtleS1ieXRlcw",
+        "secret-key-bytes",
+        key.toString("hex"),
+        key.toString("hex").toUpperCase(),
+        basicToken("u", 'p"w'),
+        'p"w',
+        'p\\"w',
+        "p%22w",
+      ]),
     );
-    expect(secretsOf({}, { kind: "mtls", cert: "CERT", key: "KEY-PEM" })).toEqual(["KEY-PEM"]);
+    expect(secretsOf({}, { kind: "mtls", cert: "CERT", key: "KEY\nPEM\n" })).toEqual(["KEY\\nPEM\\n", "KEY\nPEM\n", "KEY\nPEM"]);
   });
 
   it("removes a secret containing another whole", () => {

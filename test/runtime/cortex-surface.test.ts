@@ -246,8 +246,8 @@ describe("Cortex surface", () => {
     });
 
     it("404 with a JSON body for routes that do not exist", async () => {
-      const response = await request(t.url).put("/sum/abc").expect(404);
-      expect(response.body.error).toContain("no route PUT /sum/abc");
+      const response = await request(t.url).get("/sum/abc/def").expect(404);
+      expect(response.body.error).toContain("no route GET /sum/abc/def");
     });
 
     it("never answers with a stack trace", async () => {

@@ -21,6 +21,7 @@ interface ReceiverFlags {
   enforce: boolean;
   quirk?: ReceiverQuirk[];
   quiet?: boolean;
+  maxStoredMib: number;
 }
 
 /** `predictor-runtime receiver`: runs the mock webhook receiver of contract section 6 until SIGINT or SIGTERM. */
@@ -46,6 +47,7 @@ export const registerReceiverCommand: RegisterCommand = (program: Command) => {
         }),
     )
     .option("--quiet", "do not print a line per delivery")
+    .option("--max-stored-mib <mib>", "recorded body text kept over all deliveries; the oldest deliveries are dropped past it", wholeNumber(1, 65536), 256)
     .action((flags: ReceiverFlags) => runAction("receiver", () => runReceiver(flags)));
 };
 
@@ -56,6 +58,7 @@ async function runReceiver(flags: ReceiverFlags): Promise<void> {
     enforce: flags.enforce,
     quirks: flags.quirk ?? [],
     signatureToleranceS: flags.toleranceS,
+    maxStoredBytes: flags.maxStoredMib * 1024 * 1024,
     ...(await loadReceiverTls({ ...(flags.tls === undefined ? {} : { tlsDir: flags.tls }), ...(flags.mtls === undefined ? {} : { mtlsDir: flags.mtls }) })),
     ...(flags.basic === undefined ? {} : { basic: parseBasicCredentials(flags.basic) }),
     ...(flags.secret === undefined ? {} : { secret: flags.secret }),

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { writeAnswer, type AnswerContext } from "./answer-writer.js";
-import { decodeBody, jsonValueOf } from "./body-decoding.js";
+import { boundedJson, decodeBody, shownBody } from "./body-decoding.js";
 import type { Delivery, DeliveryResponse, Verdicts } from "./delivery.js";
 import type { DeliveryStore } from "./delivery-store.js";
 import type { ReceiverQuirk } from "./receiver-quirks.js";
@@ -93,7 +93,7 @@ export class DeliveryRecorder {
         headers: request.headers,
         query,
         verdicts,
-        json: jsonValueOf(decoded),
+        json: boundedJson(decoded),
         bodyBytes: body.totalBytes,
         webhookIdRepeated: webhookId !== undefined && this.#webhookIds.has(webhookId),
         inFlight: this.#inFlight,
@@ -111,7 +111,7 @@ export class DeliveryRecorder {
       url: request.url ?? "/",
       query,
       headers: flattenHeaders(request),
-      body: decoded.body,
+      body: undefined,
       raw_body: decoded.raw_body,
       raw_body_encoding: decoded.raw_body_encoding,
       body_bytes: body.totalBytes,
@@ -124,6 +124,8 @@ export class DeliveryRecorder {
       verdict_reasons: reasons,
       response: responseOf(answer, refusal),
     };
+    // Parsed each time it is read, within bounds, never kept: the record holds only the text (see decodeBody).
+    Object.defineProperty(delivery, "body", { get: () => shownBody(decoded), enumerable: true, configurable: true });
     context.store.add(delivery);
     context.onDelivery?.(delivery);
     await writeAnswer(request, response, answer, context);

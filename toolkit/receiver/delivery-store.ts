@@ -29,6 +29,7 @@ export class DeliveryStore {
   #deliveries: { delivery: Delivery; bytes: number }[] = [];
   #storedBytes = 0;
   #recordedCount = 0;
+  #droppedCount = 0;
   readonly #waiters = new Set<Waiter>();
   readonly #subscribers = new Set<(event: StoreEvent) => void>();
   #closed = false;
@@ -40,6 +41,11 @@ export class DeliveryStore {
   /** Deliveries recorded since the last clear(), including any dropped by the bounds. */
   get recordedCount(): number {
     return this.#recordedCount;
+  }
+
+  /** Deliveries dropped by the bounds since the last clear() (recorded, then forgotten to keep memory bounded). */
+  get droppedCount(): number {
+    return this.#droppedCount;
   }
 
   /** Waits not yet settled (a wait whose caller went away must not linger). */
@@ -63,6 +69,7 @@ export class DeliveryStore {
       (this.#deliveries.length > this.#limits.maxDeliveries || this.#storedBytes > this.#limits.maxStoredBytes)
     ) {
       this.#storedBytes -= this.#deliveries.shift()?.bytes ?? 0;
+      this.#droppedCount += 1;
     }
     for (const waiter of [...this.#waiters]) {
       if (this.#recordedCount >= waiter.count) this.#settle(waiter, () => waiter.resolve(this.list()));
@@ -76,6 +83,7 @@ export class DeliveryStore {
     this.#deliveries = [];
     this.#storedBytes = 0;
     this.#recordedCount = 0;
+    this.#droppedCount = 0;
     this.#publish({ type: "cleared" });
     return cleared;
   }
@@ -149,7 +157,10 @@ function closedError(): ToolkitError {
   return new ToolkitError(ToolkitErrorCode.receiverClosed, "the receiver was closed while waiting for deliveries");
 }
 
-/** Body bytes dominate a record; headers and bookkeeping are counted as a flat 2 KiB. */
+/**
+ * Body text dominates a record (kept as text only, never as a parsed copy); UTF-16 may take 2 bytes a character,
+ * and headers and bookkeeping are counted as a flat 2 KiB.
+ */
 function approximateBytes(delivery: Delivery): number {
   return 2 * delivery.raw_body.length + 2048;
 }

@@ -52,6 +52,7 @@ export class MockReceiver {
       store: this.#store,
       events: this.#events,
       baseUrl: () => this.#url,
+      listenHost: this.#options.host,
       rules: () => ({ rules: [...this.#rules.rules] }),
       setRules: (document) => this.#replaceRules(document),
     });

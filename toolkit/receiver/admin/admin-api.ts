@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { ToolkitError, ToolkitErrorCode } from "../../errors.js";
 import type { DeliveryStore } from "../delivery-store.js";
 import { readRequestBody } from "../request-body.js";
@@ -21,6 +23,8 @@ export interface AdminContext {
   store: DeliveryStore;
   events: EventStream;
   baseUrl: () => string;
+  /** The address the receiver listens on: admin requests must name it (or a name of this machine) as their Host. */
+  listenHost: string;
   rules: () => RulesDocument;
   /** Validates and replaces the rules; throws RULES_INVALID. */
   setRules: (document: unknown) => RulesDocument;
@@ -31,8 +35,10 @@ type Handler = (request: IncomingMessage, response: ServerResponse, params: URLS
 /** The admin API of contract section 6, plus the live page's script and event stream. */
 export class AdminApi {
   readonly #routes: ReadonlyMap<string, Readonly<Record<string, Handler>>>;
+  readonly #listenHost: string;
 
   constructor(context: AdminContext) {
+    this.#listenHost = context.listenHost;
     this.#routes = new Map<string, Record<string, Handler>>([
       ["/_/", { GET: (_request, response) => sendText(response, 200, "text/html; charset=utf-8", livePageHtml, { "content-security-policy": livePageCsp }) }],
       ["/_/live.js", { GET: (_request, response) => sendText(response, 200, "text/javascript; charset=utf-8", livePageScript) }],
@@ -40,7 +46,7 @@ export class AdminApi {
       [
         "/_/deliveries",
         {
-          GET: (_request, response) => sendJson(response, 200, context.store.list()),
+          GET: (_request, response) => sendJson(response, 200, context.store.list(), droppedHeader(context.store)),
           DELETE: (_request, response) => sendJson(response, 200, { deleted: context.store.clear() }),
         },
       ],
@@ -62,6 +68,15 @@ export class AdminApi {
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const host = hostOf(request.headers.host);
+    if (!adminHostAllowed(host, this.#listenHost)) {
+      // A page on another site that rebinds its own DNS name to this address must not read recorded Authorization
+      // headers: its requests carry its own name as Host.
+      sendJson(response, 403, {
+        error: `the admin API answers only requests addressed to this receiver by IP address, localhost or ${hostname()} (Host was ${JSON.stringify(host ?? "")})`,
+      });
+      return;
+    }
     const target = splitTarget(request.url);
     const route = this.#routes.get(target.path);
     if (route === undefined) {
@@ -90,17 +105,44 @@ async function waitForDeliveries(store: DeliveryStore, response: ServerResponse,
   const abandoned = new AbortController();
   response.once("close", () => abandoned.abort());
   try {
-    sendJson(response, 200, await store.waitFor(count, timeoutMs, abandoned.signal));
+    const deliveries = await store.waitFor(count, timeoutMs, abandoned.signal);
+    sendJson(response, 200, deliveries, droppedHeader(store));
   } catch (error) {
     if (response.destroyed) return;
     if (error instanceof ToolkitError && error.code === ToolkitErrorCode.waitTimeout) {
-      sendJson(response, 408, { error: error.message, count: store.recordedCount, deliveries: store.list() });
+      sendJson(response, 408, { error: error.message, count: store.recordedCount, dropped: store.droppedCount, deliveries: store.list() }, droppedHeader(store));
     } else if (error instanceof ToolkitError && error.code === ToolkitErrorCode.receiverClosed) {
       sendJson(response, 503, { error: error.message });
     } else {
       throw error;
     }
   }
+}
+
+/** The host name of a Host header, without port or IPv6 brackets, lower case. */
+function hostOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(header);
+  if (bracketed !== null) return bracketed[1]!.toLowerCase();
+  return header.replace(/:\d+$/, "").toLowerCase();
+}
+
+/**
+ * Whether an admin request's Host names this receiver: the address it listens on, localhost, this machine's host
+ * name, or (listening on every address) any IP literal. A name that merely resolves here is refused.
+ */
+export function adminHostAllowed(host: string | undefined, listenHost: string): boolean {
+  if (host === undefined || host === "") return false;
+  if (host === "localhost" || host === hostname().toLowerCase()) return true;
+  if (isIP(host) === 0) return false;
+  const unspecified = listenHost === "0.0.0.0" || listenHost === "::";
+  const loopback = listenHost === "localhost" || listenHost === "127.0.0.1" || listenHost === "::1";
+  return unspecified || host === listenHost.toLowerCase() || (loopback && (host === "127.0.0.1" || host === "::1"));
+}
+
+/** `x-dropped-deliveries`: how many deliveries the memory bounds dropped since the last clear (the list is a window). */
+function droppedHeader(store: DeliveryStore): Record<string, string> {
+  return { "x-dropped-deliveries": String(store.droppedCount) };
 }
 
 /** A whole-number query parameter, or a message saying what is wrong with it. */
