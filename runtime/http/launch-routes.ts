@@ -4,6 +4,7 @@ import { ErrorCode, RequestError } from "../errors.js";
 import type { CallbackTarget } from "../tasks/task.js";
 import type { TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
+import { keyOpens, requireApiKey } from "./api-keys.js";
 import { jsonBody } from "./json-body.js";
 import { refuseUnknownQuery } from "./query-params.js";
 import { parseLaunchCallbackAuth } from "./launch-callback-auth.js";
@@ -91,6 +92,13 @@ function endpointOf(req: Request, route: string): string {
   return apiName;
 }
 
+/** Before a task request's body is read: only known query parameters, a known endpoint, and a key that opens it. */
+function checkTaskRequest(service: TaskService, req: Request): void {
+  refuseUnknownQuery(req, LAUNCH_TASK_QUERY);
+  const apiName = singleQuery(req, "model_endpoint_id") ?? singleQuery(req, "model_endpoint_name");
+  if (apiName !== undefined) requireApiKey(service.api(apiName).config, req);
+}
+
 /** The body of a Launch task request, validated; a 400 saying what is wrong otherwise. */
 function launchBody(req: Request): LaunchTaskRequest {
   const body = req.body as unknown;
@@ -111,16 +119,19 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
   router.get("/model-endpoints", (req, res) => {
     refuseUnknownQuery(req, ["name"]);
     const name = singleQuery(req, "name");
-    const names = name === undefined ? service.apiNames : service.apiNames.filter((apiName) => apiName === name);
+    // Only the APIs without keys and those the request's key opens: a key shows what it opens, nothing more.
+    const names = service.apiNames.filter((apiName) => (name === undefined || apiName === name) && keyOpens(service.api(apiName).config, req.headers.authorization));
     res.status(200).json({ model_endpoints: names.map((apiName) => launchEndpointView(service.api(apiName))) });
   });
 
   router.get("/model-endpoints/:id", (req, res) => {
     refuseUnknownQuery(req, []);
-    res.status(200).json(launchEndpointView(service.api(String(req.params.id))));
+    const api = service.api(String(req.params.id));
+    requireApiKey(api.config, req);
+    res.status(200).json(launchEndpointView(api));
   });
 
-  router.post("/sync-tasks", jsonBody(bodyLimitBytes, (req) => refuseUnknownQuery(req, LAUNCH_TASK_QUERY)), async (req, res) => {
+  router.post("/sync-tasks", jsonBody(bodyLimitBytes, (req) => checkTaskRequest(service, req)), async (req, res) => {
     const apiName = endpointOf(req, "sync-tasks");
     const api = service.api(apiName);
     addRequestLogFields(res, { api: apiName });
@@ -136,7 +147,7 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     res.status(200).type("application/json").send(launchSyncAnswerJson(outcome));
   });
 
-  router.post("/async-tasks", jsonBody(bodyLimitBytes, (req) => refuseUnknownQuery(req, LAUNCH_TASK_QUERY)), async (req, res) => {
+  router.post("/async-tasks", jsonBody(bodyLimitBytes, (req) => checkTaskRequest(service, req)), async (req, res) => {
     const apiName = endpointOf(req, "async-tasks");
     service.api(apiName);
     const body = launchBody(req);
@@ -162,6 +173,8 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     addRequestLogFields(res, { taskId: String(req.params.id) });
     refuseUnknownQuery(req, []);
     const task = await service.get(undefined, String(req.params.id));
+    // Known only once the task is read: its API decides which key opens it.
+    requireApiKey(service.api(task.api).config, req);
     addRequestLogFields(res, { api: task.api });
     res.status(200).type("application/json").send(launchStatusJson(task));
   });

@@ -4,6 +4,7 @@ import { MODELBIT_BATCH_ID_HEADER, modelbitAnswerJson } from "../outbox/report.j
 import { batchItems, looksLikeBatch } from "../tasks/batch.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
+import { requireApiKey } from "./api-keys.js";
 import { jsonBody } from "./json-body.js";
 import { refuseUnknownQuery } from "./query-params.js";
 import { addRequestLogFields } from "./request-log.js";
@@ -31,7 +32,7 @@ export function modelbitRoutes(service: TaskService, bodyLimitBytes: number): Ro
   router.post(
     "/:api/:version",
     jsonBody(bodyLimitBytes, (req, res) => {
-      service.api(String(req.params.api));
+      requireApiKey(service.api(String(req.params.api)).config, req);
       refuseUnknownQuery(req, ["batch"]);
       addRequestLogFields(res, { api: String(req.params.api) });
     }),

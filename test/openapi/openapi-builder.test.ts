@@ -26,6 +26,7 @@ describe("buildOpenApiDocument", () => {
     await expectValid(document);
     expect(Object.keys(document.paths)).toEqual([
       "/now",
+      "/v1/now/{version}",
       "/v1/model-endpoints",
       "/v1/model-endpoints/{model_endpoint_id}",
       "/v1/sync-tasks",
