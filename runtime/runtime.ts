@@ -76,6 +76,8 @@ interface Lifecycle {
 export const RESULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
 const DEFAULT_GRACE_PERIOD_MS = 30_000;
+/** With a shared engine, how often a worker looks for its running tasks being cancelled by another process. */
+const CANCEL_CHECK_MS = 1000;
 
 /** Several predictors could not be loaded; each cause is in `errors`. */
 export class PredictorsLoadError extends RuntimeError {
@@ -256,12 +258,17 @@ export class PredictorRuntime {
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
       if (works) dispatcher.start();
       // Another process may queue tasks and schedule reports in a shared engine: look for them now and then.
+      let polls = 0;
       const pollTimer =
         store.pollIntervalMs === undefined || !works
           ? undefined
           : setInterval(() => {
               for (const api of apis.values()) api.worker?.notifyQueued();
               dispatcher.notify();
+              // About once a second: a task running here cancelled through another process (DELETE /NAME/ID).
+              if (++polls % Math.max(1, Math.round(CANCEL_CHECK_MS / store.pollIntervalMs!)) === 0) {
+                for (const api of apis.values()) void api.worker?.stopCancelledElsewhere();
+              }
             }, store.pollIntervalMs).unref();
 
       const sweep = (): void => {

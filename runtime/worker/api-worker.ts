@@ -28,6 +28,9 @@ export interface ApiWorkerOptions {
   now?: () => number;
 }
 
+/** Most cancelled task ids kept for tasks that have not reached this worker (see ApiWorker.cancel). */
+const MAX_CANCELLED_BEFORE_START = 10_000;
+
 /** Wait before claiming again after the store failed, so a broken disk does not spin the CPU. */
 const CLAIM_RETRY_MS = 1000;
 
@@ -125,8 +128,31 @@ export class ApiWorker {
    */
   cancel(taskId: string): void {
     const running = this.#predicting.get(taskId);
-    if (running !== undefined) running.abort(new TaskCancelled());
-    else this.#cancelledBeforeStart.add(taskId);
+    if (running !== undefined) {
+      running.abort(new TaskCancelled());
+      return;
+    }
+    // Bounded: with a shared engine the task may run in another process and never arrive here.
+    if (this.#cancelledBeforeStart.size >= MAX_CANCELLED_BEFORE_START) {
+      this.#cancelledBeforeStart.delete(this.#cancelledBeforeStart.values().next().value!);
+    }
+    this.#cancelledBeforeStart.add(taskId);
+  }
+
+  /**
+   * With a store other processes share, a task running here may be cancelled through another process's HTTP: looks
+   * up the running tasks and stops those the store says are cancelled. Cheap when nothing runs; errors wait for the
+   * next look.
+   */
+  async stopCancelledElsewhere(): Promise<void> {
+    for (const id of [...this.#predicting.keys()]) {
+      try {
+        const task = await this.#options.store.getTask(id);
+        if (task?.status === "cancelled" && this.#predicting.has(id)) this.cancel(id);
+      } catch {
+        return;
+      }
+    }
   }
 
   /**
