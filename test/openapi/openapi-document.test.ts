@@ -257,5 +257,28 @@ describe("GET /openapi.json", () => {
       ];
       for (const [validate, body] of cases) expect(validate(body), `${JSON.stringify(body)}: ${JSON.stringify(validate.errors)}`).toBe(true);
     });
+
+    it("the answers of cancel, redelivery, the Launch endpoint listing, sync tasks and the Modelbit surface validate too", async () => {
+      const schemaOf = (path: string, method: string, status: string) =>
+        ajv.compile(served.resolved.paths[path][method].responses[status].content["application/json"].schema);
+      const post = (path: string, body: string) => request(t.url).post(path).set("content-type", "application/json").send(body);
+      const { id } = (await post("/echo-unsigned", '{"wait": 1}').expect(202)).body;
+      await waitUntil("the task's webhook settled", async () => (await request(t.url).get(`/echo-unsigned/${id}`)).body.webhook?.status === "delivered");
+      const cases: Array<[ReturnType<typeof schemaOf>, unknown]> = [
+        [schemaOf("/echo-unsigned/{id}", "delete", "409"), (await request(t.url).delete(`/echo-unsigned/${id}`).expect(409)).body],
+        [schemaOf("/echo-unsigned/{id}/redeliver", "post", "202"), (await request(t.url).post(`/echo-unsigned/${id}/redeliver`).expect(202)).body],
+        [schemaOf("/echo-unsigned/redeliver-failed", "post", "200"), (await request(t.url).post("/echo-unsigned/redeliver-failed?since=1h").expect(200)).body],
+        [schemaOf("/v1/model-endpoints", "get", "200"), (await request(t.url).get("/v1/model-endpoints").expect(200)).body],
+        [schemaOf("/v1/model-endpoints/{model_endpoint_id}", "get", "200"), (await request(t.url).get("/v1/model-endpoints/sum").expect(200)).body],
+        [schemaOf("/v1/sync-tasks", "post", "200"), (await post("/v1/sync-tasks?model_endpoint_id=sum-now", '{"args": {"x": 1, "y": "ab"}}').expect(200)).body],
+        [schemaOf("/v1/sync-tasks", "post", "200"), (await post("/v1/sync-tasks?model_endpoint_id=sum-now", '{"args": {}}').expect(200)).body],
+        [schemaOf("/v1/sum-now/{version}", "post", "200"), (await post("/v1/sum-now/latest", '{"data": {"x": 1, "y": "ab"}}').expect(200)).body],
+        [schemaOf("/v1/sum-now/{version}", "post", "200"), (await post("/v1/sum-now/latest", '{"data": [[1, {"x": 1, "y": ""}]]}').expect(200)).body],
+        [schemaOf("/v1/sum-now/{version}", "post", "200"), (await post("/v1/sum-now/latest", '{"data": {}}').expect(200)).body],
+      ];
+      const running = (await post("/echo-unsigned", '{"delay_ms": 2000}').expect(202)).body.id as string;
+      cases.push([schemaOf("/echo-unsigned/{id}", "delete", "200"), (await request(t.url).delete(`/echo-unsigned/${running}`).expect(200)).body]);
+      for (const [validate, body] of cases) expect(validate(body), `${JSON.stringify(body)}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    });
   });
 });
