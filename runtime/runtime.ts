@@ -10,8 +10,9 @@ import { openApiRoutes } from "./http/openapi-routes.js";
 import { createLogger } from "./log.js";
 import { RuntimeMetrics } from "./metrics/runtime-metrics.js";
 import { buildOpenApiDocument } from "./openapi/openapi-document.js";
-import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
-import type { Predictor } from "./predictor/predictor.js";
+import { createHost } from "./hosts/create-host.js";
+import type { PredictorHost } from "./hosts/host.js";
+import { PredictorLoadError } from "./predictor/load-predictor.js";
 import { Outbox } from "./outbox/outbox.js";
 import { SqliteTaskStore } from "./store/sqlite-task-store.js";
 import type { TaskStore } from "./store/task-store.js";
@@ -159,7 +160,7 @@ export class PredictorRuntime {
     const { config } = options;
     for (const warning of config.warnings) log.warn(warning);
 
-    const predictors = await loadPredictors(config.apis);
+    const hosts = await loadHosts(config.apis, log, now);
     const store: TaskStore =
       options.store ??
       new SqliteTaskStore({
@@ -204,17 +205,16 @@ export class PredictorRuntime {
       const outbox = new Outbox({ store, apis: apiConfigs, dispatcher, now, ...(options.random ? { random: options.random } : {}) });
 
       for (const api of config.apis) {
-        const predictor = predictors.get(api.name)!;
+        const host = hosts.get(api.name)!;
         const capacity = new ApiCapacity(api.maxReplicaConcurrency, await store.countUnfinished(api.name));
         // Every API has a queue worker: an AsyncAPI's tasks, and a RealtimeAPI's requests that asked for a webhook
         // (Modelbit's response_webhook), which are stored as tasks so none is lost.
         const worker = new ApiWorker({
           api: api.name,
-          predictor,
+          host,
           store,
           finisher: outbox,
-          concurrency: api.predictor.threadsPerProcess,
-          ...(api.predictor.predictTimeoutMs === undefined ? {} : { predictTimeoutMs: api.predictor.predictTimeoutMs }),
+          concurrency: host.capacity,
           onTaskSettled: (task, outcome) => {
             capacity.release();
             metrics.taskFinished(task, outcome);
@@ -225,8 +225,8 @@ export class PredictorRuntime {
         });
         const runtime: ApiRuntime =
           api.kind === "AsyncAPI"
-            ? { config: api, predictor, capacity, ready: false, worker }
-            : { config: api, predictor, capacity, ready: false, worker, limiter: new ConcurrencyLimiter(api.predictor.threadsPerProcess) };
+            ? { config: api, host, capacity, ready: false, worker }
+            : { config: api, host, capacity, ready: false, worker, limiter: new ConcurrencyLimiter(host.capacity) };
         apis.set(api.name, runtime);
       }
 
@@ -298,6 +298,7 @@ export class PredictorRuntime {
       log.info({ url: runtime.url, apis: [...apis.keys()] }, "serving");
       return runtime;
     } catch (error) {
+      await Promise.all([...hosts.values()].map((host) => host.close()));
       await sender.close();
       await store.close();
       throw error;
@@ -335,6 +336,7 @@ export class PredictorRuntime {
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
+    await Promise.all([...this.#apis.values()].map((api) => api.host.close()));
     await this.#dispatcher.stop(Math.max(0, deadline - Date.now()));
     await this.#sender.close();
     this.#server.closeAllConnections();
@@ -345,19 +347,21 @@ export class PredictorRuntime {
   }
 }
 
-async function loadPredictors(apis: readonly ApiConfig[]): Promise<Map<string, Predictor>> {
-  const predictors = new Map<string, Predictor>();
+/** Starts every API's host and loads its predictor in each worker, at once; all load errors are reported together. */
+async function loadHosts(apis: readonly ApiConfig[], log: Logger, now: () => number): Promise<Map<string, PredictorHost>> {
+  const hosts = new Map(apis.map((api) => [api.name, createHost(api, log, now)]));
+  const results = await Promise.allSettled([...hosts.values()].map((host) => host.load()));
   const errors: PredictorLoadError[] = [];
-  for (const api of apis) {
-    try {
-      predictors.set(api.name, await loadPredictor(api.predictor.path, api.predictor.config));
-    } catch (error) {
-      if (error instanceof PredictorLoadError) errors.push(error);
-      else throw error;
-    }
+  for (const result of results) {
+    if (result.status === "fulfilled") continue;
+    if (result.reason instanceof PredictorLoadError) errors.push(result.reason);
+    else errors.push(new PredictorLoadError("(unknown)", String(result.reason)));
   }
-  if (errors.length > 0) throw new PredictorsLoadError(errors);
-  return predictors;
+  if (errors.length > 0) {
+    await Promise.all([...hosts.values()].map((host) => host.close()));
+    throw new PredictorsLoadError(errors);
+  }
+  return hosts;
 }
 
 /** Awaits every setup() at once; an API starts working as soon as its own setup() finished. */
@@ -366,7 +370,7 @@ async function runSetups(apis: Map<string, ApiRuntime>, log: Logger, works: bool
     [...apis.values()].map(async (api) => {
       const started = Date.now();
       try {
-        await api.predictor.setup?.();
+        await api.host.setup();
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         log.error({ api: api.config.name, err: error }, "predictor setup() failed");

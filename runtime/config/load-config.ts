@@ -155,6 +155,23 @@ function resolveApi(
     problem(at("predictor", "path"), `${predictorPath} is not a file (paths are relative to the config file's folder)`);
   }
 
+  const python = spec.predictor.type === "python";
+  if (python && spec.predictor.in_process) {
+    problem(at("predictor", "in_process"), "a python predictor always runs in its own processes; remove in_process (it is for typescript predictors)");
+  }
+  if (!python && spec.predictor.python_executable !== undefined) {
+    problem(at("predictor", "python_executable"), "only python predictors have an interpreter; remove python_executable or set type: python");
+  }
+  if (python && !predictorPath.endsWith(".py")) {
+    problem(at("predictor", "path"), `a python predictor is a .py file defining class PythonPredictor; ${spec.predictor.path} is not one`);
+  }
+  if (spec.predictor.in_process && spec.predictor.processes_per_replica > 1) {
+    warnings.push(`apis[${index}] (${spec.name}) runs in_process: processes_per_replica ${spec.predictor.processes_per_replica} is ignored (one event loop); threads_per_process still bounds predictions at once`);
+  }
+  const executable = spec.predictor.python_executable ?? "python3";
+  // With a slash it is a path (a venv's .venv/bin/python), relative to the config file; without one, PATH finds it.
+  const pythonExecutable = executable.includes("/") ? resolveFrom(dir, executable) : executable;
+
   const hook = spec.webhook;
   const callbackEnabled = hook.post_inference_hooks.includes("callback");
   let allowNetworksValid = true;
@@ -227,9 +244,13 @@ function resolveApi(
     name: spec.name,
     kind: spec.kind,
     predictor: {
+      type: spec.predictor.type,
       path: predictorPath,
       config: spec.predictor.config,
+      processesPerReplica: spec.predictor.in_process ? 1 : spec.predictor.processes_per_replica,
       threadsPerProcess: spec.predictor.threads_per_process,
+      inProcess: spec.predictor.in_process,
+      pythonExecutable,
       ...(spec.predictor.predict_timeout_s === undefined ? {} : { predictTimeoutMs: spec.predictor.predict_timeout_s * 1000 }),
     },
     webhook: {

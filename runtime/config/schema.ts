@@ -54,10 +54,13 @@ const apiSchema = {
       additionalProperties: false,
       required: ["type", "path"],
       properties: {
-        type: { const: "typescript" },
+        type: { enum: ["typescript", "python"] },
         path: { type: "string", minLength: 1 },
         config: { type: "object", default: {} },
+        processes_per_replica: { type: "integer", minimum: 1, maximum: 256, default: 1 },
         threads_per_process: { type: "integer", minimum: 1, maximum: 10000, default: 1 },
+        in_process: { type: "boolean", default: false },
+        python_executable: { type: "string", minLength: 1 },
         predict_timeout_s: { type: "number", exclusiveMinimum: 0, maximum: MAX_TIMER_S },
       },
     },
@@ -121,10 +124,13 @@ export interface RawApiSpec {
   name: string;
   kind: "AsyncAPI" | "RealtimeAPI";
   predictor: {
-    type: "typescript";
+    type: "typescript" | "python";
     path: string;
     config: Record<string, unknown>;
+    processes_per_replica: number;
     threads_per_process: number;
+    in_process: boolean;
+    python_executable?: string;
     predict_timeout_s?: number;
   };
   webhook: {

@@ -45,9 +45,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (error instanceof RuntimeError && error.code === ErrorCode.storage) {
-      // The task store is away (Redis restarting, a disk failing): nothing was accepted, and a retry may succeed.
-      log.warn({ err: error, method: req.method, path: requestPath(req) }, "the task store did not answer");
-      res.status(503).set("retry-after", "1").json({ error: "the task store is unavailable right now, so nothing was accepted; retry in a moment" });
+      // The task store failed or did not answer in time (Redis restarting, a disk failing): a retry may succeed.
+      log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed: the task store failed or did not answer in time");
+      res.status(503).set("retry-after", "1").json({ error: "the task store failed or did not answer in time; retry in a moment (the runtime's log has the details)" });
       return;
     }
     if (error instanceof URIError || /^Failed to decode param/.test((error as Error | undefined)?.message ?? "")) {
@@ -71,12 +71,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (typeof parserError.status === "number" && parserError.status >= 400 && parserError.status < 500) {
       res.status(parserError.status).json({ error: "the request body could not be read; check its content-length and encoding" });
-      return;
-    }
-    if (error instanceof RuntimeError && error.code === ErrorCode.storage) {
-      // A store that failed or did not answer in time: the request may succeed on a retry (or another replica).
-      log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed: the task store failed");
-      res.status(503).set("retry-after", "5").json({ error: "the task store failed or did not answer in time; retry in a few seconds (the runtime's log has the details)" });
       return;
     }
     log.error({ err: error, method: req.method, path: requestPath(req) }, "request failed");

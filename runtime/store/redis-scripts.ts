@@ -116,6 +116,15 @@ local function finish_task(id)
   redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4], 'outcome', ARGV[5])
   redis.call('HDEL', key, 'owner')
   if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
+  -- The task's per-request credentials are needed no longer: its report (if any) carries its own copy.
+  local callback = redis.call('HGET', key, 'callback')
+  if callback then
+    local target = cjson.decode(callback)
+    if target.auth ~= nil then
+      target.auth = nil
+      redis.call('HSET', key, 'callback', cjson.encode(target))
+    end
+  end
   redis.call('ZREM', p .. 'queue:' .. api, id)
   redis.call('HDEL', p .. 'running:' .. api, id)
   redis.call('ZADD', p .. 'finished', tonumber(ARGV[4]), id)
@@ -171,6 +180,7 @@ if status == 'in_queue' or status == 'in_progress' then return 'unfinished' end
 local delivery = redis.call('HGET', p .. 'delivery:' .. id, 'status')
 if not delivery then return 'no-report' end
 if delivery == 'pending' then return 'pending' end
+if redis.call('HGET', p .. 'delivery:' .. id, 'auth') == 'erased' then return 'credentials-erased' end
 fresh_schedule(id, ARGV[3])
 return 'scheduled'
 `;
@@ -185,8 +195,8 @@ local ids = redis.call('ZRANGEBYSCORE', p .. 'finished', ARGV[3], '+inf')
 local taken = {}
 for _, id in ipairs(ids) do
   if #taken >= limit then break end
-  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'status')
-  if d[1] == api and d[2] == 'failed' then
+  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'status', 'auth')
+  if d[1] == api and d[2] == 'failed' and d[3] ~= 'erased' then
     fresh_schedule(id, ARGV[4])
     taken[#taken + 1] = id
   end
@@ -260,6 +270,8 @@ if ARGV[3] == 'pending' then
   redis.call('ZADD', p .. 'due', tonumber(redis.call('HGET', d, 'next_attempt_at')), id)
 else
   redis.call('ZREM', p .. 'due', id)
+  -- Settled: per-request credentials are not kept; the mark makes a redelivery refuse rather than send without them.
+  if redis.call('HEXISTS', d, 'auth') == 1 then redis.call('HSET', d, 'auth', 'erased') end
 end
 return 1
 `;

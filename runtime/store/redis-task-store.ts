@@ -356,7 +356,7 @@ function toDeliveryRecord(taskId: string, flat: string[]): DeliveryRecord {
     attempts: Number(hash.attempts),
     nextAttemptAt: Number(hash.next_attempt_at),
   };
-  if (hash.auth !== undefined) record.auth = JSON.parse(hash.auth) as DeliveryRecord["auth"];
+  if (hash.auth !== undefined && hash.auth !== "erased") record.auth = JSON.parse(hash.auth) as DeliveryRecord["auth"];
   if (hash.headers !== undefined) record.headers = JSON.parse(hash.headers) as Record<string, string>;
   if (hash.ignore_timeout !== undefined) record.ignoreTimeout = hash.ignore_timeout === "true";
   if (hash.last_status_code !== undefined) record.lastStatusCode = Number(hash.last_status_code);

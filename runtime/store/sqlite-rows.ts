@@ -1,4 +1,5 @@
 import type { DeliveryRecord } from "../tasks/delivery.js";
+import { ERASED_AUTH } from "./sqlite-task-tables.js";
 import { webhookStateOf } from "../tasks/delivery.js";
 import { parseStoredOutcome } from "../tasks/outcome-json.js";
 import { formatOf, type CallbackTarget, type TaskRecord, type TaskStatus } from "../tasks/task.js";
@@ -88,7 +89,7 @@ export function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
   };
-  if (row.auth !== null) record.auth = JSON.parse(row.auth) as DeliveryRecord["auth"];
+  if (row.auth !== null && row.auth !== ERASED_AUTH) record.auth = JSON.parse(row.auth) as DeliveryRecord["auth"];
   if (row.headers !== null) record.headers = JSON.parse(row.headers) as Record<string, string>;
   if (row.ignore_timeout !== null) record.ignoreTimeout = row.ignore_timeout === 1;
   if (row.last_status_code !== null) record.lastStatusCode = row.last_status_code;

@@ -43,6 +43,12 @@ export interface DeliveryInsert {
   leaseExpiresAt: number | null;
 }
 
+/**
+ * What a settled report's per-request credentials become: erased, but marked, so a redelivery that would have to
+ * send them is refused rather than sent without them.
+ */
+export const ERASED_AUTH = '"erased"';
+
 /** Which rows are due for a delivery attempt: pending, scheduled by now, and not leased (or the lease ran out). */
 const DUE = "coalesce(lease_expires_at, next_attempt_at)";
 
@@ -108,7 +114,7 @@ export class SqliteTaskTables {
             + (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_progress') AS n`,
     );
     this.#taskStatus = db.prepare("SELECT status FROM tasks WHERE id = ?");
-    this.#deliveryStatus = db.prepare("SELECT status FROM deliveries WHERE task_id = ?");
+    this.#deliveryStatus = db.prepare("SELECT status, auth FROM deliveries WHERE task_id = ?");
     // A fresh schedule: the retry policy counts attempts, so 0 starts it again from its first wait.
     const freshSchedule = `status = 'pending', attempts = 0, next_attempt_at = @now, last_status_code = NULL, last_error = NULL, lease_expires_at = NULL`;
     this.#redeliver = db.prepare(`UPDATE deliveries SET ${freshSchedule} WHERE task_id = @id AND status != 'pending'`);
@@ -117,6 +123,7 @@ export class SqliteTaskTables {
        WHERE task_id IN (
          SELECT d.task_id FROM deliveries d JOIN tasks t ON t.id = d.task_id
          WHERE d.api = @api AND d.status = 'failed' AND t.finished_at >= @finishedSince
+           AND (d.auth IS NULL OR d.auth != '${ERASED_AUTH}')
          ORDER BY t.finished_at, t.seq LIMIT @limit)
        RETURNING task_id`,
     );
@@ -134,7 +141,7 @@ export class SqliteTaskTables {
       // finally failed: nothing will send them again, so they are not kept until the 7-day sweep.
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = coalesce(?, next_attempt_at),
               last_status_code = ?, last_error = ?, lease_expires_at = NULL,
-              auth = CASE WHEN ? = 'pending' THEN auth ELSE NULL END
+              auth = CASE WHEN ? = 'pending' OR auth IS NULL THEN auth ELSE '${ERASED_AUTH}' END
        WHERE task_id = ?`,
     );
     this.#nextDue = db.prepare(`SELECT min(${DUE}) AS due FROM deliveries WHERE status = 'pending'`);
@@ -205,9 +212,10 @@ export class SqliteTaskTables {
     const task = this.#taskStatus.get(id) as { status: TaskStatus } | undefined;
     if (task === undefined) return "unknown";
     if (task.status === "in_queue" || task.status === "in_progress") return "unfinished";
-    const delivery = this.#deliveryStatus.get(id) as { status: string } | undefined;
+    const delivery = this.#deliveryStatus.get(id) as { status: string; auth: string | null } | undefined;
     if (delivery === undefined) return "no-report";
     if (delivery.status === "pending") return "pending";
+    if (delivery.auth === ERASED_AUTH) return "credentials-erased";
     this.#redeliver.run({ id, now });
     return "scheduled";
   }

@@ -1,14 +1,13 @@
 import type { ApiConfig } from "../config/api-config.js";
 import { ErrorCode, RequestError } from "../errors.js";
+import type { PredictorHost } from "../hosts/host.js";
 import type { Outbox } from "../outbox/outbox.js";
-import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { parseCallbackUrl } from "../webhook/callback-url.js";
 import { clientCertificateProblem } from "../webhook/client-certificate.js";
 import type { ApiCapacity } from "../worker/api-capacity.js";
 import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
-import { runPrediction } from "../worker/run-prediction.js";
 import { runBatch, type BatchItem } from "./batch.js";
 import { newTaskId } from "./task-id.js";
 import type { TaskWaiters } from "./task-waiters.js";
@@ -17,7 +16,8 @@ import { FINISHED_STATUSES, type CallbackTarget, type NewTask, type ReportFormat
 /** Everything the runtime holds for one API. */
 export interface ApiRuntime {
   readonly config: ApiConfig;
-  readonly predictor: Predictor;
+  /** Where predict() runs. */
+  readonly host: PredictorHost;
   readonly capacity: ApiCapacity;
   /** RealtimeAPI only: predictions running at once. */
   readonly limiter?: ConcurrencyLimiter;
@@ -217,6 +217,13 @@ export class TaskService {
           `a delivery of task "${id}"'s report is still pending (${task.webhook?.attempts ?? 0} attempts so far); redeliver once its webhook status is delivered or failed`,
           { details: { id, status: task.status, webhook: { status: "pending", attempts: task.webhook?.attempts ?? 0 } } },
         );
+      case "credentials-erased":
+        throw new RequestError(
+          ErrorCode.conflict,
+          409,
+          `task "${id}"'s report was sent with per-request credentials (callback_auth), which are erased once a report is delivered or finally failed, so it cannot be sent again with them; submit the task again with its callback_auth`,
+          { details: { id, status: task.status } },
+        );
       case "no-report": {
         const why = task.webhook?.lastError ?? `API "${task.api}" does not list callback in webhook.post_inference_hooks`;
         throw new RequestError(ErrorCode.conflict, 409, `task "${id}" has no report to redeliver (${why})`, { details: { id, status: task.status } });
@@ -269,9 +276,8 @@ export class TaskService {
     try {
       await api.limiter.acquire();
       try {
-        const timeout = api.config.predictor.predictTimeoutMs;
         const started = performance.now();
-        const outcome = await runPrediction(api.predictor, JSON.parse(payloadJson), requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
+        const outcome = await api.host.predict(payloadJson, requestId);
         this.#options.onPredicted?.(apiName, outcome, performance.now() - started);
         return outcome;
       } finally {

@@ -1,11 +1,11 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import type { Predictor } from "../predictor/predictor.js";
+import type { PredictorHost } from "../hosts/host.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
 import { runBatch, type BatchItem } from "../tasks/batch.js";
-import { parseStoredPayload, runPrediction, type RunPredictionOptions } from "./run-prediction.js";
+import { refuseStoredPayload } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -15,13 +15,12 @@ export interface TaskFinisher {
 /** Options of {@link ApiWorker}. */
 export interface ApiWorkerOptions {
   api: string;
-  predictor: Predictor;
+  /** Where predict() runs (the event loop, worker threads, Python processes). */
+  host: PredictorHost;
   store: TaskStore;
   finisher: TaskFinisher;
-  /** threads_per_process: predictions running at once. */
+  /** Predictions running at once (the host's capacity). */
   concurrency: number;
-  /** predict_timeout_s in ms. */
-  predictTimeoutMs?: number;
   /** Called once per task that finished (the API's capacity is released here). */
   onTaskSettled?: (task: TaskRecord, outcome: TaskOutcome) => void;
   log: Logger;
@@ -53,8 +52,6 @@ export class ApiWorker {
   #reserved = 0;
   /** Claims queued tasks while slots are free. */
   readonly #queue: BacklogDrain;
-  /** The same for every prediction of this API. */
-  readonly #predictionOptions: RunPredictionOptions;
   #started = false;
   #stopping = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -64,8 +61,6 @@ export class ApiWorker {
     setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#predictionOptions = { now: this.#now };
-    if (options.predictTimeoutMs !== undefined) this.#predictionOptions.timeoutMs = options.predictTimeoutMs;
     this.#queue = new BacklogDrain({
       room: () => (this.#stopping ? 0 : options.concurrency - this.#predicting.size - this.#reserved),
       take: async (limit) => {
@@ -179,7 +174,7 @@ export class ApiWorker {
   }
 
   #run(task: TaskRecord): void {
-    const { predictor, finisher, log, api } = this.#options;
+    const { host, finisher, log, api } = this.#options;
     if (this.#cancelledBeforeStart.delete(task.id)) {
       this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
       this.#queue.kick();
@@ -191,19 +186,20 @@ export class ApiWorker {
     this.#predicting.set(task.id, controller);
     const work = (async () => {
       let outcome: TaskOutcome;
-      const options = { ...this.#predictionOptions, signal: controller.signal };
       try {
-        const stored = parseStoredPayload(task.payloadJson);
+        // A stored payload the runtime no longer accepts fails alone; the host enforces predict_timeout_s and
+        // passes an abort (a cancel, shutdown) on to predict().
+        const refused = refuseStoredPayload(task.payloadJson);
         outcome =
-          "outcome" in stored
-            ? stored.outcome
-            : task.batch
-              ? // One slot, one item at a time: a batch task counts against threads_per_process like any task.
-                await runBatch(stored.payload as BatchItem[], (payload, itemId) => runPrediction(predictor, payload, `${task.id}/${itemId}`, options), {
-                  concurrency: 1,
-                  now: this.#now,
-                })
-              : await runPrediction(predictor, stored.payload, task.id, options);
+          refused ??
+          (task.batch
+            ? // One slot, one item at a time: a batch task counts against the host's capacity like any task.
+              await runBatch(
+                JSON.parse(task.payloadJson) as BatchItem[],
+                (payload, itemId) => host.predict(JSON.stringify(payload) ?? "null", `${task.id}/${itemId}`, controller.signal),
+                { concurrency: 1, now: this.#now },
+              )
+            : await host.predict(task.payloadJson, task.id, controller.signal));
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).

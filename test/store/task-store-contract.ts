@@ -572,6 +572,29 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
+    describe("14. per-request credentials are kept only while needed", () => {
+      const auth = { kind: "basic" as const, username: "u", password: "per-request-secret" };
+
+      it("14.1 a finished task keeps its callback URL but not its credentials; its pending report keeps them", async () => {
+        const { task } = await store.createTask(newTask({ callback: { url: "https://example.com/hook", auth } }));
+        await store.claimQueued("sum", 1, T0);
+        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
+        expect((await store.getTask(task.id))?.callback).toEqual({ url: "https://example.com/hook" });
+        const [due] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        expect(due?.auth).toEqual(auth);
+      });
+
+      it("14.2 once its report settled they are gone, and a redelivery is refused rather than sent without them", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
+        await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        await store.recordAttempt(task.id, { status: "failed", attempts: 1, lastStatusCode: 400 });
+        expect(await store.redeliver(task.id, T0 + 20)).toBe("credentials-erased");
+        expect(await store.redeliverFailed("sum", T0, T0 + 20, 10)).toEqual([]);
+        expect((await store.getTask(task.id))?.webhook?.status).toBe("failed");
+      });
+    });
+
     describe("10. close", () => {
       it("10.1 every method rejects with STORAGE_ERROR once closed", async () => {
         const { task } = await store.createTask(newTask());
