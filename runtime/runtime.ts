@@ -18,6 +18,7 @@ import { Outbox } from "./outbox/outbox.js";
 import { SqliteTaskStore } from "./store/sqlite-task-store.js";
 import type { TaskStore } from "./store/task-store.js";
 import { TaskService, type ApiRuntime, type CallbackAddressCheck } from "./tasks/task-service.js";
+import { TaskWaiters } from "./tasks/task-waiters.js";
 import { InThreadSender, networkGuards, type AttemptSender } from "./webhook/attempt-sender.js";
 import { AttemptThread } from "./webhook/attempt-thread.js";
 import { WebhookDispatcher } from "./webhook/webhook-dispatcher.js";
@@ -82,6 +83,8 @@ interface Lifecycle {
 export const RESULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
 const DEFAULT_GRACE_PERIOD_MS = 30_000;
+/** With a shared engine, how often a worker looks for its running tasks being cancelled by another process. */
+const CANCEL_CHECK_MS = 1000;
 
 /** Several predictors could not be loaded; each cause is in `errors`. */
 export class PredictorsLoadError extends RuntimeError {
@@ -204,33 +207,32 @@ export class PredictorRuntime {
           throw new RequestError(ErrorCode.callbackAddressRefused, 400, `callback_url refused: ${refusal.message}`, { cause: refusal });
         }
       };
+      const waiters = new TaskWaiters(store);
       const outbox = new Outbox({ store, apis: apiConfigs, dispatcher, now, ...(options.random ? { random: options.random } : {}) });
 
       for (const api of config.apis) {
         const host = hosts.get(api.name)!;
         const capacity = new ApiCapacity(api.maxReplicaConcurrency, await store.countUnfinished(api.name));
+        // Every API has a queue worker: an AsyncAPI's tasks, and a RealtimeAPI's requests that asked for a webhook
+        // (Modelbit's response_webhook), which are stored as tasks so none is lost.
+        const worker = new ApiWorker({
+          api: api.name,
+          host,
+          store,
+          finisher: outbox,
+          concurrency: host.capacity,
+          onTaskSettled: (task, outcome) => {
+            capacity.release();
+            metrics.taskFinished(task, outcome);
+            waiters.settled(task.id);
+          },
+          log,
+          now,
+        });
         const runtime: ApiRuntime =
           api.kind === "AsyncAPI"
-            ? {
-                config: api,
-                host,
-                capacity,
-                ready: false,
-                worker: new ApiWorker({
-                  api: api.name,
-                  host,
-                  store,
-                  finisher: outbox,
-                  concurrency: host.capacity,
-                  onTaskSettled: (task, outcome) => {
-                    capacity.release();
-                    metrics.taskFinished(task, outcome);
-                  },
-                  log,
-                  now,
-                }),
-              }
-            : { config: api, host, capacity, ready: false, limiter: new ConcurrencyLimiter(host.capacity) };
+            ? { config: api, host, capacity, ready: false, worker }
+            : { config: api, host, capacity, ready: false, worker, limiter: new ConcurrencyLimiter(host.capacity) };
         apis.set(api.name, runtime);
       }
 
@@ -242,6 +244,7 @@ export class PredictorRuntime {
         checkCallbackAddress,
         outbox,
         reports: dispatcher,
+        waiters,
         isShuttingDown: () => lifecycle.shuttingDown,
         onTaskCreated: (task) => metrics.taskSubmitted(task),
         onTaskFinished: (task, outcome) => metrics.taskFinished(task, outcome),
@@ -271,12 +274,17 @@ export class PredictorRuntime {
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
       if (works) dispatcher.start();
       // Another process may queue tasks and schedule reports in a shared engine: look for them now and then.
+      let polls = 0;
       const pollTimer =
         store.pollIntervalMs === undefined || !works
           ? undefined
           : setInterval(() => {
               for (const api of apis.values()) api.worker?.notifyQueued();
               dispatcher.notify();
+              // About once a second: a task running here cancelled through another process (DELETE /NAME/ID).
+              if (++polls % Math.max(1, Math.round(CANCEL_CHECK_MS / store.pollIntervalMs!)) === 0) {
+                for (const api of apis.values()) void api.worker?.stopCancelledElsewhere();
+              }
             }, store.pollIntervalMs).unref();
 
       const sweep = (): void => {

@@ -44,6 +44,11 @@ export interface ApiConfig {
   readonly webhook: WebhookConfig;
   /** Tasks queued plus running above which a submit is answered 503. */
   readonly maxReplicaConcurrency: number;
+  /**
+   * SHA-256 (hex) of each of networking.api_keys: the keys themselves are not kept, so no log, answer or thread
+   * message can carry one. Empty or absent: the API is open.
+   */
+  readonly apiKeySha256?: readonly string[];
 }
 
 /** The whole loaded config. */

@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from "ajv";
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
@@ -222,8 +223,19 @@ function resolveApi(
     }
   }
 
+  for (const [keyIndex, key] of spec.networking.api_keys.entries()) {
+    // Never quote the key: it is a secret, and the message goes to a terminal and CI logs.
+    if (!/^[\x21-\x7e]+$/.test(key)) {
+      problem(at("networking", "api_keys", keyIndex), "must be visible ASCII characters without spaces (it is sent in an Authorization header); check the environment variable it comes from");
+    } else if (key.length < 16) {
+      warnings.push(`apis[${index}].networking.api_keys[${keyIndex}] is ${key.length} characters; use a random key of 32 or more (openssl rand -hex 32)`);
+    }
+  }
+
   if (spec.kind === "RealtimeAPI" && (callbackEnabled || hook.default_callback_url !== undefined)) {
-    warnings.push(`apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result and sends no webhook, so its webhook settings are ignored`);
+    warnings.push(
+      `apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result, so post_inference_hooks and default_callback_url are ignored; its other webhook settings apply to requests that name a response_webhook (Modelbit)`,
+    );
   } else if (!callbackEnabled && hook.default_callback_url !== undefined) {
     warnings.push(`apis[${index}] (${spec.name}) has a default_callback_url but post_inference_hooks does not list callback, so no report is sent`);
   }
@@ -252,6 +264,7 @@ function resolveApi(
       allowNetworks: hook.allow_networks,
     },
     maxReplicaConcurrency: spec.autoscaling.max_replica_concurrency,
+    apiKeySha256: spec.networking.api_keys.map((key) => sha256Hex(key)),
   };
   return api;
 }
@@ -412,4 +425,9 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** SHA-256 of a key, hex: what the runtime keeps of an API key (see ApiConfig.apiKeySha256). */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
 }

@@ -99,6 +99,15 @@ const apiSchema = {
         max_replica_concurrency: { type: "integer", minimum: 1, default: DEFAULT_MAX_REPLICA_CONCURRENCY },
       },
     },
+    networking: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // Each key's form is checked by the loader, whose messages never quote a key.
+        api_keys: { type: "array", items: { type: "string" }, default: [] },
+      },
+    },
   },
 } as const;
 
@@ -137,4 +146,5 @@ export interface RawApiSpec {
     allow_networks: string[];
   };
   autoscaling: { max_replica_concurrency: number };
+  networking: { api_keys: string[] };
 }

@@ -6,7 +6,7 @@
  * Data model, under PREFIX:
  *   seq                  INCR counter: the queue's order
  *   apis                 SET of API names that ever had a task
- *   task:ID              HASH id api format payload status created_at seq [idem callback started_at owner
+ *   task:ID              HASH id api format payload status created_at seq [idem callback batch started_at owner
  *                             finished_at outcome skip_reason]
  *   idem:API             HASH idempotency key -> task id
  *   queue:API            ZSET task id -> seq: the API's queued tasks, oldest first
@@ -48,7 +48,7 @@ local function release_lease(id)
 end
 `;
 
-/** ARGV: prefix id api format idem payload callback createdAt startedAt owner. Returns {created, task}. */
+/** ARGV: prefix id api format idem payload callback createdAt startedAt owner batch. Returns {created, task}. */
 const CREATE_TASK = `${PRELUDE}
 local id, api, idem = ARGV[2], ARGV[3], ARGV[5]
 if idem ~= '' then
@@ -66,6 +66,7 @@ if idem ~= '' then
   redis.call('HSET', p .. 'idem:' .. api, idem, id)
 end
 if ARGV[7] ~= '' then redis.call('HSET', key, 'callback', ARGV[7]) end
+if ARGV[11] == '1' then redis.call('HSET', key, 'batch', '1') end
 redis.call('SADD', p .. 'apis', api)
 redis.call('ZADD', p .. 'tasks', seq, id)
 if started == '' then

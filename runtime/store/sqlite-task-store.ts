@@ -109,6 +109,7 @@ export class SqliteTaskStore implements TaskStore {
         idempotencyKey: task.idempotencyKey ?? null,
         payload: task.payloadJson,
         callback: task.callback === undefined ? null : JSON.stringify(task.callback),
+        batch: task.batch === true ? 1 : 0,
         createdAt: task.createdAt,
         startedAt: task.startedAt ?? null,
       },
@@ -268,6 +269,8 @@ function outcomeWrite(outcome: TaskOutcome, delivery: NewDelivery | null): { out
             auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
             body: delivery.body,
             webhookId: delivery.webhookId,
+            headers: delivery.headers === undefined ? null : JSON.stringify(delivery.headers),
+            ignoreTimeout: delivery.ignoreTimeout === undefined ? null : delivery.ignoreTimeout ? 1 : 0,
             nextAttemptAt: delivery.nextAttemptAt,
             leaseExpiresAt: delivery.leaseExpiresAt ?? null,
           }

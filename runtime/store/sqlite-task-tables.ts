@@ -23,6 +23,8 @@ export interface TaskInsert {
   idempotencyKey: string | null;
   payload: string;
   callback: string | null;
+  /** 1: the payload is a batch of [ID, payload] items. */
+  batch: number;
   createdAt: number;
   /** Set: stored in_progress, already claimed by its caller. */
   startedAt: number | null;
@@ -43,6 +45,10 @@ export interface DeliveryInsert {
   auth: string | null;
   body: string;
   webhookId: string;
+  /** JSON of extra report headers, or null. */
+  headers: string | null;
+  /** 1 or 0 overriding the API's ignore_timeout, or null. */
+  ignoreTimeout: number | null;
   nextAttemptAt: number;
   /** Set: stored leased to its caller until then. */
   leaseExpiresAt: number | null;
@@ -98,8 +104,8 @@ export class SqliteTaskTables {
     // A repeat of (api, idempotency key) inserts nothing; the caller then reads the first task. A clash on the
     // task id itself is not covered by this clause and fails loudly.
     this.#insertTask = db.prepare(
-      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at, started_at)
-       VALUES (@id, @api, @format, @idempotencyKey, @payload, @callback,
+      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, batch, status, created_at, started_at)
+       VALUES (@id, @api, @format, @idempotencyKey, @payload, @callback, @batch,
                CASE WHEN @startedAt IS NULL THEN 'in_queue' ELSE 'in_progress' END, @createdAt, @startedAt)
        ON CONFLICT (api, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
     );
@@ -118,8 +124,8 @@ export class SqliteTaskTables {
        RETURNING api`,
     );
     this.#insertDelivery = db.prepare(
-      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at, lease_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, headers, ignore_timeout, status, attempts, next_attempt_at, lease_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     );
     this.#countUnfinished = db.prepare(
       `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue')
@@ -209,7 +215,18 @@ export class SqliteTaskTables {
     const finished = this.#finishTask.get(outcome.status, outcome.finishedAt, outcome.outcome, outcome.webhookSkipReason, id) as { api: string } | undefined;
     if (finished === undefined) return false; // Unknown, or already finished (a re-run after recovery): the first outcome stands.
     if (delivery !== null) {
-      this.#insertDelivery.run(id, finished.api, delivery.url, delivery.auth, delivery.body, delivery.webhookId, delivery.nextAttemptAt, delivery.leaseExpiresAt);
+      this.#insertDelivery.run(
+        id,
+        finished.api,
+        delivery.url,
+        delivery.auth,
+        delivery.body,
+        delivery.webhookId,
+        delivery.headers,
+        delivery.ignoreTimeout,
+        delivery.nextAttemptAt,
+        delivery.leaseExpiresAt,
+      );
     }
     return true;
   }

@@ -8,7 +8,9 @@ import { clientCertificateProblem } from "../webhook/client-certificate.js";
 import type { ApiCapacity } from "../worker/api-capacity.js";
 import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
+import { runBatch, type BatchItem } from "./batch.js";
 import { newTaskId } from "./task-id.js";
+import type { TaskWaiters } from "./task-waiters.js";
 import { FINISHED_STATUSES, type CallbackTarget, type NewTask, type ReportFormat, type TaskOutcome, type TaskRecord, type TaskStatus } from "./task.js";
 
 /** Everything the runtime holds for one API. */
@@ -33,6 +35,8 @@ export interface SubmitRequest {
   /** The client's x-request-id. */
   idempotencyKey?: string;
   callback?: CallbackTarget;
+  /** The payload is a batch of [ID, payload] items (see NewTask.batch). */
+  batch?: boolean;
 }
 
 /** Checks a callback address against the API's network policy; throws a RequestError (400) when refused. */
@@ -47,6 +51,8 @@ export interface TaskServiceOptions {
   outbox?: Pick<Outbox, "cancel">;
   /** The webhook dispatcher, woken when a report is pending again after a redelivery. */
   reports?: { notify(): void };
+  /** Where a request waits for its task to finish (the synchronous Modelbit form on an AsyncAPI). */
+  waiters?: TaskWaiters;
   /** True once shutdown began: new work is refused with 503. */
   isShuttingDown?: () => boolean;
   /** Called once per new task (not for a repeated idempotency key); for metrics. */
@@ -98,7 +104,9 @@ export class TaskService {
    */
   async submit(apiName: string, request: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
     const api = this.api(apiName);
-    if (api.config.kind !== "AsyncAPI") {
+    // A RealtimeAPI queues only requests that asked for a webhook (Modelbit's response_webhook): they answer at once
+    // and must survive a restart until their report is stored.
+    if (api.config.kind !== "AsyncAPI" && request.callback?.requested !== true) {
       throw new RequestError(ErrorCode.badRequest, 400, `API "${apiName}" is a RealtimeAPI; POST /${apiName} answers with the result directly`);
     }
     this.#refuseWhenShuttingDown();
@@ -121,6 +129,7 @@ export class TaskService {
       if (startNow) task.startedAt = now;
       if (request.idempotencyKey !== undefined) task.idempotencyKey = request.idempotencyKey;
       if (request.callback !== undefined) task.callback = request.callback;
+      if (request.batch === true) task.batch = true;
       const stored = this.#options.store.createTask(task);
       // Woken now, not once the task is stored: the store applies operations in call order, so the worker's claim
       // goes into the same group commit right after this insert and still returns only once it is committed.
@@ -168,6 +177,7 @@ export class TaskService {
         // Never claimed now, so no worker will release its place in max_replica_concurrency: it is released here.
         api.capacity.release();
         this.#options.onTaskFinished?.(task, { status: "cancelled", finishedAt: this.#now() });
+        this.#options.waiters?.settled(id);
         break;
       }
       case "in_progress":
@@ -230,6 +240,26 @@ export class TaskService {
     const taskIds = await this.#options.store.redeliverFailed(apiName, since, this.#now(), limit);
     if (taskIds.length > 0) this.#options.reports?.notify();
     return { taskIds, more: taskIds.length === limit };
+  }
+
+  /**
+   * Queues a task (as {@link submit}) and resolves once it finished, with its outcome: the synchronous form of a
+   * surface whose caller waits (Modelbit on an AsyncAPI). `signal` (the client went away) stops the wait, not the task.
+   */
+  async submitAndWait(apiName: string, request: SubmitRequest, signal?: AbortSignal): Promise<TaskOutcome | undefined> {
+    const waiters = this.#options.waiters;
+    if (waiters === undefined) throw new RequestError(ErrorCode.badRequest, 400, "this runtime cannot wait for tasks");
+    const { task } = await this.submit(apiName, request);
+    return (await waiters.finished(task.id, signal))?.outcome;
+  }
+
+  /** Runs predict() once per item of a batch now, for a RealtimeAPI (each within its limits), folded by {@link runBatch}. */
+  async predictBatchNow(apiName: string, items: readonly BatchItem[], requestId: string = this.#newId()): Promise<TaskOutcome> {
+    const api = this.api(apiName);
+    return runBatch(items, (payload, itemId) => this.predictNow(apiName, JSON.stringify(payload) ?? "null", `${requestId}/${itemId}`), {
+      concurrency: api.config.predictor.threadsPerProcess,
+      now: this.#now,
+    });
   }
 
   /** Runs predict() now for a RealtimeAPI, within its concurrency and capacity limits. */

@@ -4,6 +4,7 @@ import type { PredictorHost } from "../hosts/host.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
+import { runBatch, type BatchItem } from "../tasks/batch.js";
 import { refuseStoredPayload } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
@@ -25,6 +26,9 @@ export interface ApiWorkerOptions {
   log: Logger;
   now?: () => number;
 }
+
+/** Most cancelled task ids kept for tasks that have not reached this worker (see ApiWorker.cancel). */
+const MAX_CANCELLED_BEFORE_START = 10_000;
 
 /** Wait before claiming again after the store failed, so a broken disk does not spin the CPU. */
 const CLAIM_RETRY_MS = 1000;
@@ -119,8 +123,31 @@ export class ApiWorker {
    */
   cancel(taskId: string): void {
     const running = this.#predicting.get(taskId);
-    if (running !== undefined) running.abort(new TaskCancelled());
-    else this.#cancelledBeforeStart.add(taskId);
+    if (running !== undefined) {
+      running.abort(new TaskCancelled());
+      return;
+    }
+    // Bounded: with a shared engine the task may run in another process and never arrive here.
+    if (this.#cancelledBeforeStart.size >= MAX_CANCELLED_BEFORE_START) {
+      this.#cancelledBeforeStart.delete(this.#cancelledBeforeStart.values().next().value!);
+    }
+    this.#cancelledBeforeStart.add(taskId);
+  }
+
+  /**
+   * With a store other processes share, a task running here may be cancelled through another process's HTTP: looks
+   * up the running tasks and stops those the store says are cancelled. Cheap when nothing runs; errors wait for the
+   * next look.
+   */
+  async stopCancelledElsewhere(): Promise<void> {
+    for (const id of [...this.#predicting.keys()]) {
+      try {
+        const task = await this.#options.store.getTask(id);
+        if (task?.status === "cancelled" && this.#predicting.has(id)) this.cancel(id);
+      } catch {
+        return;
+      }
+    }
   }
 
   /**
@@ -162,7 +189,17 @@ export class ApiWorker {
       try {
         // A stored payload the runtime no longer accepts fails alone; the host enforces predict_timeout_s and
         // passes an abort (a cancel, shutdown) on to predict().
-        outcome = refuseStoredPayload(task.payloadJson) ?? (await host.predict(task.payloadJson, task.id, controller.signal));
+        const refused = refuseStoredPayload(task.payloadJson);
+        outcome =
+          refused ??
+          (task.batch
+            ? // One slot, one item at a time: a batch task counts against the host's capacity like any task.
+              await runBatch(
+                JSON.parse(task.payloadJson) as BatchItem[],
+                (payload, itemId) => host.predict(JSON.stringify(payload) ?? "null", `${task.id}/${itemId}`, controller.signal),
+                { concurrency: 1, now: this.#now },
+              )
+            : await host.predict(task.payloadJson, task.id, controller.signal));
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).

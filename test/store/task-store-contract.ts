@@ -479,6 +479,24 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
+    describe("14. Modelbit fields", () => {
+      it("14.1 a batch task and a modelbit format are kept; a report's headers and ignoreTimeout reach the lease", async () => {
+        const { task } = await store.createTask(newTask({ format: "modelbit", batch: true, payloadJson: '[[1,{"a":1}]]' }));
+        expect(await store.getTask(task.id)).toMatchObject({ format: "modelbit", batch: true });
+        const [claimed] = await store.claimQueued("sum", 1, T0);
+        expect(claimed).toMatchObject({ id: task.id, batch: true, format: "modelbit" });
+        await store.finishTask(task.id, completed([[1, 2]]), pendingDelivery(task.id, T0 + 10, { headers: { "x-mb-batch-id": task.id }, ignoreTimeout: true }));
+        const [due] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        expect(due).toMatchObject({ taskId: task.id, headers: { "x-mb-batch-id": task.id }, ignoreTimeout: true });
+        const plain = await finishedWithReport(T0 + 20);
+        const [other] = await store.leaseDueDeliveries(T0 + 20, 10, LEASE_MS);
+        expect(other!.taskId).toBe(plain);
+        expect(other).not.toHaveProperty("headers");
+        expect(other).not.toHaveProperty("ignoreTimeout");
+        expect(await store.getTask(plain)).not.toHaveProperty("batch");
+      });
+    });
+
     describe("12. cancelTask", () => {
       const cancelled = (finishedAt = T0 + 5): TaskOutcome => ({ status: "cancelled", finishedAt });
 
