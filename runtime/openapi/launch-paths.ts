@@ -147,7 +147,9 @@ export function launchPaths(apis: readonly ApiConfig[]): Record<string, PathItem
         parameters: [{ name: "task_id", in: "path", required: true, schema: { type: "string" } }],
         responses: {
           "200": { description: "The task.", content: { "application/json": { schema: launchStatusViewSchema } } },
+          "400": ERROR_RESPONSES.badQuery,
           "404": ERROR_RESPONSES.notFoundTask,
+          "503": ERROR_RESPONSES.storeUnavailable,
         },
       },
     },

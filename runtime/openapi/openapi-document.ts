@@ -30,7 +30,7 @@ import {
 import { VERSION } from "../version.js";
 import { ComponentRefs } from "./component-refs.js";
 import { cortexPaths } from "./cortex-paths.js";
-import { errorResponse } from "./error-responses.js";
+import { ERROR_RESPONSES, errorResponse } from "./error-responses.js";
 import { modelbitBatchIdSchema, modelbitPaths, modelbitRequestSchema } from "./modelbit-paths.js";
 import { LAUNCH_TAG, launchPaths } from "./launch-paths.js";
 import type { OpenApiDocument, OperationObject, PathItemObject, SecuritySchemeObject, TagObject } from "./openapi-types.js";
@@ -90,6 +90,21 @@ export interface OpenApiDocumentOptions {
  * The OpenAPI 3.1 description of a runtime serving `apis`: both surfaces, every request and answer schema, the
  * error answers, the ops routes, and on each async operation a callback with the report's schema.
  */
+/**
+ * Every operation with a path parameter can answer 400 for a path that is not valid percent-encoding (the router
+ * cannot decode it): said once here, so no operation added later forgets it.
+ */
+function documentBadPathEncoding(paths: Record<string, PathItemObject>): void {
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.includes("{")) continue;
+    for (const operation of [item.get, item.post, item.delete]) {
+      if (operation !== undefined && operation.responses["400"] === undefined) {
+        operation.responses = { ...operation.responses, "400": ERROR_RESPONSES.badPath };
+      }
+    }
+  }
+}
+
 export function buildOpenApiDocument(apis: readonly ApiConfig[], options: OpenApiDocumentOptions = {}): OpenApiDocument {
   const refs = new ComponentRefs(NAMED_SCHEMAS);
   const paths: Record<string, PathItemObject> = {};
@@ -106,6 +121,7 @@ export function buildOpenApiDocument(apis: readonly ApiConfig[], options: OpenAp
   }
   secure(paths, apis);
   Object.assign(paths, opsPaths());
+  documentBadPathEncoding(paths);
   tags.push({ name: OPERATIONS_TAG, description: "Health, readiness, metrics and this description." });
   return {
     openapi: "3.1.0",

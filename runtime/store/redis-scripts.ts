@@ -118,16 +118,16 @@ local function finish_task(id)
   local api = redis.call('HGET', key, 'api')
   redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4], 'outcome', ARGV[5])
   redis.call('HDEL', key, 'owner')
-  if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
-  -- The task's per-request credentials are needed no longer: its report (if any) carries its own copy.
+  -- The request's credentials leave the task once it finishes: its report (if any) keeps its own copy.
   local callback = redis.call('HGET', key, 'callback')
   if callback then
     local target = cjson.decode(callback)
     if target.auth ~= nil then
       target.auth = nil
-      redis.call('HSET', key, 'callback', cjson.encode(target))
+      if next(target) == nil then redis.call('HDEL', key, 'callback') else redis.call('HSET', key, 'callback', cjson.encode(target)) end
     end
   end
+  if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
   redis.call('ZREM', p .. 'queue:' .. api, id)
   redis.call('HDEL', p .. 'running:' .. api, id)
   redis.call('ZADD', p .. 'finished', tonumber(ARGV[4]), id)

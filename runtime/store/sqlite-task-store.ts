@@ -4,7 +4,7 @@ import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from 
 import { serializeOutcome } from "../tasks/outcome-json.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { InThreadTransport, WorkerTransport, type BatchTransport } from "./batch-transport.js";
-import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
+import { DEFAULT_STORE_DEADLINE_MS, GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
 import type { DeliveryInsert, OutcomeUpdate } from "./sqlite-task-tables.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
@@ -218,7 +218,20 @@ export class SqliteTaskStore implements TaskStore {
     const commits = this.#commits;
     this.#state = "closed";
     this.#commits = undefined;
-    await commits?.close();
+    if (commits === undefined) return;
+    // A database that stopped answering must not hold shutdown forever (SIGTERM has to stop the process): past the
+    // call deadline its thread is ended. Whatever it had not committed is redone from the log of the next start.
+    const deadlineMs = this.#options.callDeadlineMs ?? DEFAULT_STORE_DEADLINE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<"overdue">((resolve) => {
+      timer = setTimeout(() => resolve("overdue"), commits.stalled() === undefined ? deadlineMs : 0);
+    });
+    const closing = commits.close();
+    closing.catch(() => undefined);
+    const outcome = await Promise.race([closing, overdue]);
+    clearTimeout(timer);
+    if (outcome === "overdue" && this.#transport instanceof WorkerTransport) await this.#transport.terminate();
+    else await closing;
   }
 
   /**

@@ -57,3 +57,17 @@ describe("a task store call past its deadline", () => {
     expect((await call(`/echo/${String(accepted.json.id)}`)).status).toBe(200);
   });
 });
+
+describe("shutting down while the task store does not answer", () => {
+  it("ends within the deadline instead of waiting for the store forever", async () => {
+    const store = new SqliteTaskStore({ dataDir: ":memory:", callDeadlineMs: 300 });
+    t = await startTestRuntime({ yaml: api(`name: echo\nkind: AsyncAPI\npredictor: { type: typescript, path: ${echo} }`), store });
+    expect((await call("/echo", '{"x": 1}')).status).toBe(202);
+    void store.simulateEngineStall(60_000).catch(() => undefined);
+    expect((await call("/echo", '{"x": 2}')).status).toBe(503);
+    const started = Date.now();
+    await t.close(0);
+    t = undefined;
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

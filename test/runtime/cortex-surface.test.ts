@@ -245,9 +245,11 @@ describe("Cortex surface", () => {
       expect(key.body.error).toContain("x-request-id must be 1 to 256 visible ASCII characters");
     });
 
-    it("404 with a JSON body for routes that do not exist", async () => {
+    it("404 with a JSON body for routes that do not exist, 405 for methods no route answers", async () => {
       const response = await request(t.url).get("/sum/abc/extra").expect(404);
       expect(response.body.error).toContain("no route GET /sum/abc/extra");
+      const put = await request(t.url).put("/sum/abc").expect(405).expect("allow", "GET, HEAD, POST, DELETE");
+      expect(put.body.error).toContain("method PUT is not allowed");
     });
 
     it("never answers with a stack trace", async () => {
