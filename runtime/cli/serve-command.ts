@@ -28,6 +28,7 @@ interface ServeOptions {
   logLevel: (typeof LOG_LEVELS)[number];
   gracePeriodS: number;
   maxBodyMib: number;
+  adminKeyEnv?: string;
   engine: "sqlite" | "redis";
   redisUrl: string;
   role: "all" | "api" | "worker";
@@ -61,6 +62,10 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
     .addOption(new Option("--log-level <level>", "least severe log level written").choices(LOG_LEVELS).default("info"))
     .option("--grace-period-s <seconds>", "on SIGTERM, how long to let running predictions and due reports finish", integerOption(0, 3600), 30)
     .option("--max-body-mib <mib>", "largest request body accepted", integerOption(1, 1024), 10)
+    .option(
+      "--admin-key-env <name>",
+      "name of an environment variable holding the key /console asks for (Authorization: Bearer KEY); without it the console answers loopback clients only",
+    )
     .addOption(
       new Option(
         "--engine <engine>",
@@ -83,6 +88,19 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
 async function serve(options: ServeOptions): Promise<number> {
   const log = createLogger({ level: options.logLevel });
   let runtime: PredictorRuntime;
+  let adminKey: string | undefined;
+  if (options.adminKeyEnv !== undefined) {
+    adminKey = process.env[options.adminKeyEnv];
+    // A name given but empty would silently leave the console open to loopback only; say so and stop instead.
+    if (adminKey === undefined || adminKey.trim().length < 16) {
+      process.stderr.write(
+        `--admin-key-env ${options.adminKeyEnv}: the environment variable ${options.adminKeyEnv} is ${adminKey === undefined ? "not set" : "shorter than 16 characters"}; ` +
+          `set it to a long random key (openssl rand -hex 32) or leave --admin-key-env out to allow loopback clients only\n`,
+      );
+      return ExitCode.usage;
+    }
+    adminKey = adminKey.trim();
+  }
   try {
     const config = loadConfig(options.config);
     if (options.role !== "all" && options.engine !== "redis") {
@@ -101,6 +119,7 @@ async function serve(options: ServeOptions): Promise<number> {
       log,
       gracePeriodMs: options.gracePeriodS * 1000,
       bodyLimitBytes: options.maxBodyMib * 1024 * 1024,
+      ...(adminKey === undefined ? {} : { adminKey }),
     });
   } catch (error) {
     log.flush();
@@ -139,7 +158,11 @@ async function serve(options: ServeOptions): Promise<number> {
       process.stderr.write(`${message}\n`);
       void runtime.close(0).then(() => resolve(ExitCode.failed));
     };
-    runtime.ready.catch((error: unknown) => stopFailed((error as Error).message));
+    // A predictor that cannot set up is a start-up error like one that cannot load: exit 2 with its message.
+    runtime.ready.catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).message}\n`);
+      void runtime.close(0).then(() => resolve(ExitCode.usage));
+    });
     // Nothing can be stored any more: exit, so a supervisor starts a runtime that resumes every committed task.
     void runtime.failed.then((error) => stopFailed(`${error.message}; exiting so the runtime can be restarted (committed tasks resume then)`));
     let signals = 0;

@@ -17,7 +17,7 @@ export function notFound(apiNames: () => string[]): RequestHandler {
       return;
     }
     res.status(404).json({
-      error: `no route ${req.method} ${requestPath(req)}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz, /metrics and /v1/async-tasks; /docs describes them all`,
+      error: `no route ${req.method} ${requestPath(req)}; APIs are served at /NAME (${apiNames().join(", ") || "none"}), plus /healthz, /readyz, /metrics and /v1/async-tasks; /docs describes them all, /console shows tasks and reports`,
     });
   };
 }

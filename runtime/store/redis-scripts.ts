@@ -6,7 +6,7 @@
  * Data model, under PREFIX:
  *   seq                  INCR counter: the queue's order
  *   apis                 SET of API names that ever had a task
- *   task:ID              HASH id api format payload status created_at seq [idem callback started_at owner
+ *   task:ID              HASH id api format payload status created_at seq [idem callback batch started_at owner
  *                             finished_at outcome skip_reason]
  *   idem:API             HASH idempotency key -> task id
  *   queue:API            ZSET task id -> seq: the API's queued tasks, oldest first
@@ -17,6 +17,8 @@
  *   due                  ZSET task id -> when the pending report is next due (its lease's end while leased)
  *   leased               HASH task id -> owner of the lease
  *   owner:OWNER          STRING with a TTL: the owner's heartbeat; gone = the process stopped
+ *   tasks                ZSET task id -> seq: every kept task, for the console's list (newest first)
+ *   attempts:ID          LIST of JSON attempt records, oldest first: the report's delivery timeline
  */
 
 /** Helpers every script starts with. */
@@ -46,7 +48,7 @@ local function release_lease(id)
 end
 `;
 
-/** ARGV: prefix id api format idem payload callback createdAt startedAt owner. Returns {created, task}. */
+/** ARGV: prefix id api format idem payload callback createdAt startedAt owner batch. Returns {created, task}. */
 const CREATE_TASK = `${PRELUDE}
 local id, api, idem = ARGV[2], ARGV[3], ARGV[5]
 if idem ~= '' then
@@ -64,7 +66,9 @@ if idem ~= '' then
   redis.call('HSET', p .. 'idem:' .. api, idem, id)
 end
 if ARGV[7] ~= '' then redis.call('HSET', key, 'callback', ARGV[7]) end
+if ARGV[11] == '1' then redis.call('HSET', key, 'batch', '1') end
 redis.call('SADD', p .. 'apis', api)
+redis.call('ZADD', p .. 'tasks', seq, id)
 if started == '' then
   redis.call('ZADD', p .. 'queue:' .. api, seq, id)
 else
@@ -179,6 +183,7 @@ if status == 'in_queue' or status == 'in_progress' then return 'unfinished' end
 local delivery = redis.call('HGET', p .. 'delivery:' .. id, 'status')
 if not delivery then return 'no-report' end
 if delivery == 'pending' then return 'pending' end
+if redis.call('HGET', p .. 'delivery:' .. id, 'auth') == 'erased' then return 'credentials-erased' end
 fresh_schedule(id, ARGV[3])
 return 'scheduled'
 `;
@@ -193,8 +198,8 @@ local ids = redis.call('ZRANGEBYSCORE', p .. 'finished', ARGV[3], '+inf')
 local taken = {}
 for _, id in ipairs(ids) do
   if #taken >= limit then break end
-  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'status')
-  if d[1] == api and d[2] == 'failed' then
+  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'status', 'auth')
+  if d[1] == api and d[2] == 'failed' and d[3] ~= 'erased' then
     fresh_schedule(id, ARGV[4])
     taken[#taken + 1] = id
   end
@@ -253,11 +258,12 @@ end
 return leased
 `;
 
-/** ARGV: prefix taskId status attempts nextAttemptAt lastStatusCode lastError ('' = none). */
+/** ARGV: prefix taskId status attempts nextAttemptAt lastStatusCode lastError attemptJson ('' = none). */
 const RECORD_ATTEMPT = `${PRELUDE}
 local id = ARGV[2]
 local d = p .. 'delivery:' .. id
 if redis.call('EXISTS', d) == 0 then return 0 end
+if ARGV[8] ~= nil and ARGV[8] ~= '' then redis.call('RPUSH', p .. 'attempts:' .. id, ARGV[8]) end
 redis.call('HSET', d, 'status', ARGV[3], 'attempts', ARGV[4])
 if ARGV[5] ~= '' then redis.call('HSET', d, 'next_attempt_at', ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('HSET', d, 'last_status_code', ARGV[6]) else redis.call('HDEL', d, 'last_status_code') end
@@ -268,8 +274,8 @@ if ARGV[3] == 'pending' then
   redis.call('ZADD', p .. 'due', tonumber(redis.call('HGET', d, 'next_attempt_at')), id)
 else
   redis.call('ZREM', p .. 'due', id)
-  -- Delivered or finally failed: nothing sends its per-request credentials again, so they are erased now.
-  redis.call('HDEL', d, 'auth')
+  -- Settled: per-request credentials are not kept; the mark makes a redelivery refuse rather than send without them.
+  if redis.call('HEXISTS', d, 'auth') == 1 then redis.call('HSET', d, 'auth', 'erased') end
 end
 return 1
 `;
@@ -295,12 +301,103 @@ for _, id in ipairs(ids) do
     local key = p .. 'task:' .. id
     local api, idem = unpack(redis.call('HMGET', key, 'api', 'idem'))
     if idem then redis.call('HDEL', p .. 'idem:' .. api, idem) end
-    redis.call('DEL', key, p .. 'delivery:' .. id)
+    redis.call('DEL', key, p .. 'delivery:' .. id, p .. 'attempts:' .. id)
     redis.call('ZREM', p .. 'finished', id)
+    redis.call('ZREM', p .. 'tasks', id)
     deleted = deleted + 1
   end
 end
 return {deleted, kept}
+`;
+
+/** ARGV: prefix taskId. The attempt records' JSON, oldest first. */
+const LIST_ATTEMPTS = `${PRELUDE}
+return redis.call('LRANGE', p .. 'attempts:' .. ARGV[2], 0, -1)
+`;
+
+/**
+ * ARGV: prefix api status webhookStatus idPrefix beforeId limit maxScan ('' = no filter). Walks the task index
+ * newest first, reading at most maxScan tasks, and returns up to limit rows
+ * {id, api, status, created_at, finished_at, webhook_status, webhook_attempts} ('' where none).
+ */
+const LIST_TASKS = `${PRELUDE}
+local api, status, wstatus, idp, before = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local limit, maxscan = tonumber(ARGV[7]), tonumber(ARGV[8])
+local max = '+inf'
+if before ~= '' then
+  local score = redis.call('ZSCORE', p .. 'tasks', before)
+  if not score then return {} end
+  max = '(' .. score
+end
+local out, offset, scanned = {}, 0, 0
+while #out < limit and scanned < maxscan do
+  local ids = redis.call('ZREVRANGEBYSCORE', p .. 'tasks', max, '-inf', 'LIMIT', offset, 200)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    scanned = scanned + 1
+    if idp == '' or string.sub(id, 1, #idp) == idp then
+      local t = redis.call('HMGET', p .. 'task:' .. id, 'api', 'status', 'created_at', 'finished_at', 'skip_reason')
+      if t[1] and (api == '' or t[1] == api) and (status == '' or t[2] == status) then
+        local d = redis.call('HMGET', p .. 'delivery:' .. id, 'status', 'attempts')
+        local ws, wa = d[1], d[2]
+        if not ws and t[5] then ws, wa = 'skipped', '0' end
+        if wstatus == '' or ws == wstatus then
+          out[#out + 1] = {id, t[1], t[2], t[3], t[4] or '', ws or '', wa or ''}
+          if #out >= limit then break end
+        end
+      end
+    end
+  end
+  offset = offset + #ids
+end
+return out
+`;
+
+/**
+ * ARGV: prefix api maxScan. The API's queued and running tasks, and of the newest maxScan finished tasks (of every
+ * API) its completed, failed and cancelled ones and their reports: {in_queue, in_progress, completed, failed,
+ * cancelled, pending, delivered, reports_failed, capped}.
+ */
+const COUNTS = `${PRELUDE}
+local api, maxscan = ARGV[2], tonumber(ARGV[3])
+local c = {completed = 0, failed = 0, cancelled = 0}
+local r = {pending = 0, delivered = 0, failed = 0}
+local ids = redis.call('ZREVRANGE', p .. 'finished', 0, maxscan - 1)
+for _, id in ipairs(ids) do
+  local t = redis.call('HMGET', p .. 'task:' .. id, 'api', 'status')
+  if t[1] == api then
+    if c[t[2]] then c[t[2]] = c[t[2]] + 1 end
+    local ds = redis.call('HGET', p .. 'delivery:' .. id, 'status')
+    if ds and r[ds] then r[ds] = r[ds] + 1 end
+  end
+end
+return {redis.call('ZCARD', p .. 'queue:' .. api), redis.call('HLEN', p .. 'running:' .. api), c.completed, c.failed, c.cancelled,
+  r.pending, r.delivered, r.failed, #ids == maxscan and 1 or 0}
+`;
+
+/**
+ * ARGV: prefix api since maxRows. The API's tasks finished at or after since (newest maxRows of every API's), each
+ * {finished_at, created_at, delivered_at ('' if not delivered)}.
+ */
+const ACTIVITY = `${PRELUDE}
+local api = ARGV[2]
+local ids = redis.call('ZREVRANGEBYSCORE', p .. 'finished', '+inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for _, id in ipairs(ids) do
+  local t = redis.call('HMGET', p .. 'task:' .. id, 'api', 'finished_at', 'created_at')
+  if t[1] == api then
+    local delivered = ''
+    if redis.call('HGET', p .. 'delivery:' .. id, 'status') == 'delivered' then
+      local last = redis.call('LINDEX', p .. 'attempts:' .. id, -1)
+      if last then
+        local attempt = cjson.decode(last)
+        if attempt.outcome == 'delivered' then delivered = tostring(attempt.startedAt + attempt.durationMs) end
+      end
+    end
+    out[#out + 1] = {t[2], t[3], delivered}
+  end
+end
+return out
 `;
 
 /** Every script, by the name ioredis defines it as a command under. */
@@ -319,6 +416,10 @@ export const REDIS_SCRIPTS = {
   prRecordAttempt: RECORD_ATTEMPT,
   prNextDue: NEXT_DUE,
   prSweep: SWEEP,
+  prListAttempts: LIST_ATTEMPTS,
+  prListTasks: LIST_TASKS,
+  prCounts: COUNTS,
+  prActivity: ACTIVITY,
 } as const;
 
 export type RedisScriptName = keyof typeof REDIS_SCRIPTS;

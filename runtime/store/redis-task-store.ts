@@ -2,12 +2,13 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { ErrorCode, RuntimeError } from "../errors.js";
-import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
+import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
+import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import { webhookStateOf } from "../tasks/delivery.js";
 import { parseStoredOutcome, serializeOutcome } from "../tasks/outcome-json.js";
-import type { CallbackTarget, NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+import { formatOf, type CallbackTarget, type NewTask, type TaskOutcome, type TaskRecord, type TaskStatus, type WebhookStatus } from "../tasks/task.js";
 import { REDIS_SCRIPTS, type RedisScriptName } from "./redis-scripts.js";
-import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult, TaskStore } from "./task-store.js";
+import { bucketActivity, type ActivityBucket, type CreateTaskResult, type FinishedTaskTimes, type RecoverySummary, type RedeliverStoreResult, type TaskStore } from "./task-store.js";
 
 /** Options of {@link RedisTaskStore}. */
 export interface RedisTaskStoreOptions {
@@ -27,6 +28,13 @@ const DEFAULT_OWNER_TTL_MS = 15_000;
 const POLL_INTERVAL_MS = 100;
 /** How many tasks the retention sweep deletes per script call: bounded work per step. */
 const SWEEP_CHUNK = 500;
+/**
+ * Most tasks one console list or count reads in its script (each script blocks Redis while it runs): a list whose
+ * filter matches little shows what the newest LIST_MAX_SCAN tasks hold, and counts of finished tasks cover the
+ * newest COUNT_MAX_SCAN finished ones.
+ */
+const LIST_MAX_SCAN = 20_000;
+const COUNT_MAX_SCAN = 20_000;
 /** Backoff of the writes retried until Redis answers (finishing a task, recording an attempt). */
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
 
@@ -104,6 +112,7 @@ export class RedisTaskStore implements TaskStore {
       task.createdAt,
       task.startedAt ?? "",
       this.owner,
+      task.batch === true ? "1" : "0",
     ])) as [number, TaskReply];
     const record = toTaskRecord(reply);
     return { task: record, created: created === 1 };
@@ -184,7 +193,7 @@ export class RedisTaskStore implements TaskStore {
     return records.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.taskId < b.taskId ? -1 : 1));
   }
 
-  async recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void> {
+  async recordAttempt(taskId: string, update: DeliveryUpdate, attempt?: AttemptRecord): Promise<void> {
     await this.#runRetried("prRecordAttempt", [
       taskId,
       update.status,
@@ -192,7 +201,53 @@ export class RedisTaskStore implements TaskStore {
       update.nextAttemptAt ?? "",
       update.lastStatusCode ?? "",
       update.lastError ?? "",
+      attempt === undefined ? "" : JSON.stringify(attempt),
     ]);
+  }
+
+  async listAttempts(taskId: string): Promise<AttemptRecord[]> {
+    const items = (await this.#run("prListAttempts", [taskId])) as string[];
+    return items.map((item) => JSON.parse(item) as AttemptRecord);
+  }
+
+  async listTasks(query: TaskQuery): Promise<TaskSummary[]> {
+    const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 50)), 500);
+    const rows = (await this.#run("prListTasks", [
+      query.api ?? "",
+      query.status ?? "",
+      query.webhookStatus ?? "",
+      query.idPrefix ?? "",
+      query.before ?? "",
+      limit,
+      LIST_MAX_SCAN,
+    ])) as string[][];
+    return rows.map(([id, api, status, createdAt, finishedAt, webhookStatus, webhookAttempts]) => {
+      const summary: TaskSummary = { id: id!, api: api!, status: status as TaskStatus, createdAt: Number(createdAt) };
+      if (finishedAt) summary.finishedAt = Number(finishedAt);
+      if (webhookStatus) {
+        summary.webhookStatus = webhookStatus as WebhookStatus;
+        summary.webhookAttempts = Number(webhookAttempts || 0);
+      }
+      return summary;
+    });
+  }
+
+  async countTasks(api: string): Promise<ApiCounts> {
+    const [inQueue, inProgress, completed, failed, cancelled, pending, delivered, reportsFailed] = (await this.#run("prCounts", [api, COUNT_MAX_SCAN])) as number[];
+    return {
+      tasks: { in_queue: inQueue!, in_progress: inProgress!, completed: completed!, failed: failed!, cancelled: cancelled! },
+      reports: { pending: pending!, delivered: delivered!, failed: reportsFailed! },
+    };
+  }
+
+  async activity(api: string, since: number, until: number, bucketMs: number): Promise<ActivityBucket[]> {
+    const rows = (await this.#run("prActivity", [api, since, COUNT_MAX_SCAN])) as string[][];
+    const tasks: FinishedTaskTimes[] = rows.map(([finishedAt, createdAt, deliveredAt]) => {
+      const times: FinishedTaskTimes = { finishedAt: Number(finishedAt), createdAt: Number(createdAt) };
+      if (deliveredAt) times.deliveredAt = Number(deliveredAt);
+      return times;
+    });
+    return bucketActivity(tasks, since, until, bucketMs);
   }
 
   async nextDeliveryDueAt(): Promise<number | undefined> {
@@ -319,12 +374,13 @@ function toTaskRecord([flat, delivery]: TaskReply): TaskRecord {
   const record: TaskRecord = {
     id: hash.id!,
     api: hash.api!,
-    format: hash.format === "launch" ? "launch" : "cortex",
+    format: formatOf(hash.format),
     payloadJson: hash.payload!,
     createdAt: Number(hash.created_at),
     status: hash.status as TaskStatus,
   };
   if (hash.idem !== undefined) record.idempotencyKey = hash.idem;
+  if (hash.batch === "1") record.batch = true;
   if (hash.callback !== undefined) record.callback = JSON.parse(hash.callback) as CallbackTarget;
   if (hash.started_at !== undefined) record.startedAt = Number(hash.started_at);
   if (hash.outcome !== undefined) record.outcome = parseStoredOutcome(hash.outcome);
@@ -354,7 +410,7 @@ function toDeliveryRecord(taskId: string, flat: string[]): DeliveryRecord {
     attempts: Number(hash.attempts),
     nextAttemptAt: Number(hash.next_attempt_at),
   };
-  if (hash.auth !== undefined) record.auth = JSON.parse(hash.auth) as DeliveryRecord["auth"];
+  if (hash.auth !== undefined && hash.auth !== "erased") record.auth = JSON.parse(hash.auth) as DeliveryRecord["auth"];
   if (hash.headers !== undefined) record.headers = JSON.parse(hash.headers) as Record<string, string>;
   if (hash.ignore_timeout !== undefined) record.ignoreTimeout = hash.ignore_timeout === "true";
   if (hash.last_status_code !== undefined) record.lastStatusCode = Number(hash.last_status_code);

@@ -50,6 +50,30 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_due ON deliveries(coalesce(lease_expires_at, next_attempt_at)) WHERE status = 'pending';
   CREATE INDEX tasks_running ON tasks(api) WHERE status = 'in_progress';
   `,
+  // 2 -> 3: every attempt of a report, for the console's delivery timeline. Written in the transaction that records
+  // the attempt's outcome on its delivery, and deleted with its task by the sweep (ON DELETE CASCADE). Holds the
+  // target's origin only: a URL's path or query can carry a receiver's token.
+  `
+  CREATE TABLE attempts (
+    task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    next_attempt_at INTEGER
+  );
+  CREATE INDEX attempts_by_task ON attempts(task_id);
+  `,
+  // 3 -> 4: Modelbit requests: a task may be a batch (one predict() per item), and a report may carry extra headers
+  // (x-mb-batch-id) and its own ignore_timeout (response_webhook_ignore_timeout).
+  `
+  ALTER TABLE tasks ADD COLUMN batch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deliveries ADD COLUMN headers TEXT;
+  ALTER TABLE deliveries ADD COLUMN ignore_timeout INTEGER;
+  `,
 ];
 
 /** The schema version this runtime reads and writes. */

@@ -1,5 +1,6 @@
 import { ErrorCode, RuntimeError } from "../errors.js";
-import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
+import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
+import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import { serializeOutcome } from "../tasks/outcome-json.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { InThreadTransport, WorkerTransport, type BatchTransport } from "./batch-transport.js";
@@ -7,7 +8,7 @@ import { DEFAULT_STORE_DEADLINE_MS, GroupCommit, type GroupCommitStats } from ".
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
 import type { DeliveryInsert, OutcomeUpdate } from "./sqlite-task-tables.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
-import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult, TaskStore } from "./task-store.js";
+import type { ActivityBucket, CreateTaskResult, RecoverySummary, RedeliverStoreResult, TaskStore } from "./task-store.js";
 
 export type { SqliteSynchronous } from "./sqlite-engine.js";
 
@@ -33,6 +34,8 @@ export interface SqliteTaskStoreOptions {
 }
 
 const DEFAULT_SWEEP_CHUNK_ROWS = 500;
+/** Most finished tasks one activity query reads: a chart of a busy API samples its newest ones. */
+const ACTIVITY_MAX_ROWS = 20_000;
 
 /**
  * The embedded engine: one SQLite file in WAL mode, owned by one process at a time, written through a group commit
@@ -106,6 +109,7 @@ export class SqliteTaskStore implements TaskStore {
         idempotencyKey: task.idempotencyKey ?? null,
         payload: task.payloadJson,
         callback: task.callback === undefined ? null : JSON.stringify(task.callback),
+        batch: task.batch === true ? 1 : 0,
         createdAt: task.createdAt,
         startedAt: task.startedAt ?? null,
       },
@@ -157,8 +161,24 @@ export class SqliteTaskStore implements TaskStore {
     return this.#run<"leaseDue">(() => ({ kind: "leaseDue", now, limit, leaseMs }));
   }
 
-  recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void> {
-    return this.#run<"recordAttempt">(() => ({ kind: "recordAttempt", taskId, update }));
+  recordAttempt(taskId: string, update: DeliveryUpdate, attempt?: AttemptRecord): Promise<void> {
+    return this.#run<"recordAttempt">(() => ({ kind: "recordAttempt", taskId, update, attempt: attempt ?? null }));
+  }
+
+  listAttempts(taskId: string): Promise<AttemptRecord[]> {
+    return this.#run<"attempts">(() => ({ kind: "attempts", taskId }));
+  }
+
+  listTasks(query: TaskQuery): Promise<TaskSummary[]> {
+    return this.#run<"listTasks">(() => ({ kind: "listTasks", query }));
+  }
+
+  countTasks(api: string): Promise<ApiCounts> {
+    return this.#run<"counts">(() => ({ kind: "counts", api }));
+  }
+
+  activity(api: string, since: number, until: number, bucketMs: number): Promise<ActivityBucket[]> {
+    return this.#run<"activity">(() => ({ kind: "activity", api, since, until, bucketMs, maxRows: ACTIVITY_MAX_ROWS }));
   }
 
   nextDeliveryDueAt(): Promise<number | undefined> {
@@ -262,6 +282,8 @@ function outcomeWrite(outcome: TaskOutcome, delivery: NewDelivery | null): { out
             auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
             body: delivery.body,
             webhookId: delivery.webhookId,
+            headers: delivery.headers === undefined ? null : JSON.stringify(delivery.headers),
+            ignoreTimeout: delivery.ignoreTimeout === undefined ? null : delivery.ignoreTimeout ? 1 : 0,
             nextAttemptAt: delivery.nextAttemptAt,
             leaseExpiresAt: delivery.leaseExpiresAt ?? null,
           }

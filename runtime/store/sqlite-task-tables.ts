@@ -1,8 +1,19 @@
 import type Database from "better-sqlite3";
-import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
+import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
+import type { AttemptRecord, DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import type { TaskRecord, TaskStatus } from "../tasks/task.js";
-import type { RecoverySummary, RedeliverStoreResult } from "./task-store.js";
-import { toDeliveryRecord, toTaskRecord, type DeliveryRow, type TaskRow, type TaskWithDeliveryRow } from "./sqlite-rows.js";
+import { bucketActivity, type ActivityBucket, type RecoverySummary, type RedeliverStoreResult } from "./task-store.js";
+import {
+  toAttemptRecord,
+  toDeliveryRecord,
+  toTaskRecord,
+  toTaskSummary,
+  type AttemptRow,
+  type DeliveryRow,
+  type TaskRow,
+  type TaskSummaryRow,
+  type TaskWithDeliveryRow,
+} from "./sqlite-rows.js";
 
 /** A task as `tasks` stores it: JSON already serialized, so a value JSON cannot carry fails before it is queued. */
 export interface TaskInsert {
@@ -12,6 +23,8 @@ export interface TaskInsert {
   idempotencyKey: string | null;
   payload: string;
   callback: string | null;
+  /** 1: the payload is a batch of [ID, payload] items. */
+  batch: number;
   createdAt: number;
   /** Set: stored in_progress, already claimed by its caller. */
   startedAt: number | null;
@@ -32,10 +45,20 @@ export interface DeliveryInsert {
   auth: string | null;
   body: string;
   webhookId: string;
+  /** JSON of extra report headers, or null. */
+  headers: string | null;
+  /** 1 or 0 overriding the API's ignore_timeout, or null. */
+  ignoreTimeout: number | null;
   nextAttemptAt: number;
   /** Set: stored leased to its caller until then. */
   leaseExpiresAt: number | null;
 }
+
+/**
+ * What a settled report's per-request credentials become: erased, but marked, so a redelivery that would have to
+ * send them is refused rather than sent without them.
+ */
+export const ERASED_AUTH = '"erased"';
 
 /** Which rows are due for a delivery attempt: pending, scheduled by now, and not leased (or the lease ran out). */
 const DUE = "coalesce(lease_expires_at, next_attempt_at)";
@@ -65,8 +88,15 @@ export class SqliteTaskTables {
   readonly #recordAttempt: Database.Statement;
   readonly #nextDue: Database.Statement;
   readonly #sweep: Database.Statement;
+  readonly #insertAttempt: Database.Statement;
+  readonly #attempts: Database.Statement;
+  readonly #taskCounts: Database.Statement;
+  readonly #reportCounts: Database.Statement;
+  readonly #finishedSince: Database.Statement;
+  readonly #db: Database.Database;
 
   constructor(db: Database.Database) {
+    this.#db = db;
     const taskWithDelivery = `
       SELECT t.*, d.status AS d_status, d.attempts AS d_attempts,
              d.last_status_code AS d_last_status_code, d.last_error AS d_last_error
@@ -74,8 +104,8 @@ export class SqliteTaskTables {
     // A repeat of (api, idempotency key) inserts nothing; the caller then reads the first task. A clash on the
     // task id itself is not covered by this clause and fails loudly.
     this.#insertTask = db.prepare(
-      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at, started_at)
-       VALUES (@id, @api, @format, @idempotencyKey, @payload, @callback,
+      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, batch, status, created_at, started_at)
+       VALUES (@id, @api, @format, @idempotencyKey, @payload, @callback, @batch,
                CASE WHEN @startedAt IS NULL THEN 'in_queue' ELSE 'in_progress' END, @createdAt, @startedAt)
        ON CONFLICT (api, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
     );
@@ -94,15 +124,15 @@ export class SqliteTaskTables {
        RETURNING api`,
     );
     this.#insertDelivery = db.prepare(
-      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at, lease_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, headers, ignore_timeout, status, attempts, next_attempt_at, lease_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     );
     this.#countUnfinished = db.prepare(
       `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue')
             + (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_progress') AS n`,
     );
     this.#taskStatus = db.prepare("SELECT status FROM tasks WHERE id = ?");
-    this.#deliveryStatus = db.prepare("SELECT status FROM deliveries WHERE task_id = ?");
+    this.#deliveryStatus = db.prepare("SELECT status, auth FROM deliveries WHERE task_id = ?");
     // A fresh schedule: the retry policy counts attempts, so 0 starts it again from its first wait.
     const freshSchedule = `status = 'pending', attempts = 0, next_attempt_at = @now, last_status_code = NULL, last_error = NULL, lease_expires_at = NULL`;
     this.#redeliver = db.prepare(`UPDATE deliveries SET ${freshSchedule} WHERE task_id = @id AND status != 'pending'`);
@@ -111,6 +141,7 @@ export class SqliteTaskTables {
        WHERE task_id IN (
          SELECT d.task_id FROM deliveries d JOIN tasks t ON t.id = d.task_id
          WHERE d.api = @api AND d.status = 'failed' AND t.finished_at >= @finishedSince
+           AND (d.auth IS NULL OR d.auth != '${ERASED_AUTH}')
          ORDER BY t.finished_at, t.seq LIMIT @limit)
        RETURNING task_id`,
     );
@@ -128,7 +159,7 @@ export class SqliteTaskTables {
       // finally failed: nothing will send them again, so they are not kept until the 7-day sweep.
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = coalesce(?, next_attempt_at),
               last_status_code = ?, last_error = ?, lease_expires_at = NULL,
-              auth = CASE WHEN ? = 'pending' THEN auth ELSE NULL END
+              auth = CASE WHEN ? = 'pending' OR auth IS NULL THEN auth ELSE '${ERASED_AUTH}' END
        WHERE task_id = ?`,
     );
     this.#nextDue = db.prepare(`SELECT min(${DUE}) AS due FROM deliveries WHERE status = 'pending'`);
@@ -138,6 +169,19 @@ export class SqliteTaskTables {
          SELECT seq FROM tasks WHERE finished_at < ?
            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.task_id = tasks.id AND d.status = 'pending')
          ORDER BY finished_at LIMIT ?)`,
+    );
+    this.#insertAttempt = db.prepare(
+      `INSERT INTO attempts (task_id, attempt, started_at, duration_ms, origin, outcome, status_code, error, next_attempt_at)
+       VALUES (@taskId, @attempt, @startedAt, @durationMs, @origin, @outcome, @statusCode, @error, @nextAttemptAt)`,
+    );
+    this.#attempts = db.prepare("SELECT * FROM attempts WHERE task_id = ? ORDER BY rowid");
+    this.#taskCounts = db.prepare("SELECT status, count(*) AS n FROM tasks WHERE api = ? GROUP BY status");
+    this.#reportCounts = db.prepare("SELECT status, count(*) AS n FROM deliveries WHERE api = ? GROUP BY status");
+    // Through tasks_by_finish: the window's finished tasks, each with when its report was delivered (if it was).
+    this.#finishedSince = db.prepare(
+      `SELECT t.finished_at AS finished_at, t.created_at AS created_at,
+              (SELECT a.started_at + a.duration_ms FROM attempts a WHERE a.task_id = t.id AND a.outcome = 'delivered' ORDER BY a.rowid DESC LIMIT 1) AS delivered_at
+       FROM tasks t WHERE t.finished_at >= ? AND t.api = ? ORDER BY t.finished_at DESC LIMIT ?`,
     );
   }
 
@@ -171,7 +215,18 @@ export class SqliteTaskTables {
     const finished = this.#finishTask.get(outcome.status, outcome.finishedAt, outcome.outcome, outcome.webhookSkipReason, id) as { api: string } | undefined;
     if (finished === undefined) return false; // Unknown, or already finished (a re-run after recovery): the first outcome stands.
     if (delivery !== null) {
-      this.#insertDelivery.run(id, finished.api, delivery.url, delivery.auth, delivery.body, delivery.webhookId, delivery.nextAttemptAt, delivery.leaseExpiresAt);
+      this.#insertDelivery.run(
+        id,
+        finished.api,
+        delivery.url,
+        delivery.auth,
+        delivery.body,
+        delivery.webhookId,
+        delivery.headers,
+        delivery.ignoreTimeout,
+        delivery.nextAttemptAt,
+        delivery.leaseExpiresAt,
+      );
     }
     return true;
   }
@@ -188,9 +243,10 @@ export class SqliteTaskTables {
     const task = this.#taskStatus.get(id) as { status: TaskStatus } | undefined;
     if (task === undefined) return "unknown";
     if (task.status === "in_queue" || task.status === "in_progress") return "unfinished";
-    const delivery = this.#deliveryStatus.get(id) as { status: string } | undefined;
+    const delivery = this.#deliveryStatus.get(id) as { status: string; auth: string | null } | undefined;
     if (delivery === undefined) return "no-report";
     if (delivery.status === "pending") return "pending";
+    if (delivery.auth === ERASED_AUTH) return "credentials-erased";
     this.#redeliver.run({ id, now });
     return "scheduled";
   }
@@ -220,8 +276,90 @@ export class SqliteTaskTables {
     return rows.map(toDeliveryRecord);
   }
 
-  recordAttempt(taskId: string, update: DeliveryUpdate): void {
-    this.#recordAttempt.run(update.status, update.attempts, update.nextAttemptAt ?? null, update.lastStatusCode ?? null, update.lastError ?? null, update.status, taskId);
+  /** The delivery's new state and, in the same transaction, the attempt for its timeline. */
+  recordAttempt(taskId: string, update: DeliveryUpdate, attempt: AttemptRecord | null): void {
+    const changed = this.#recordAttempt.run(update.status, update.attempts, update.nextAttemptAt ?? null, update.lastStatusCode ?? null, update.lastError ?? null, update.status, taskId);
+    if (attempt === null || changed.changes === 0) return; // A swept task keeps no history.
+    this.#insertAttempt.run({
+      taskId,
+      attempt: attempt.attempt,
+      startedAt: attempt.startedAt,
+      durationMs: attempt.durationMs,
+      origin: attempt.origin,
+      outcome: attempt.outcome,
+      statusCode: attempt.statusCode ?? null,
+      error: attempt.error ?? null,
+      nextAttemptAt: attempt.nextAttemptAt ?? null,
+    });
+  }
+
+  attempts(taskId: string): AttemptRecord[] {
+    return (this.#attempts.all(taskId) as AttemptRow[]).map(toAttemptRecord);
+  }
+
+  /** Tasks newest first (claim order), filtered; built per query, as the filters vary. */
+  listTasks(query: TaskQuery): TaskSummary[] {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (query.api !== undefined) {
+      where.push("t.api = @api");
+      params.api = query.api;
+    }
+    if (query.status !== undefined) {
+      where.push("t.status = @status");
+      params.status = query.status;
+    }
+    if (query.webhookStatus === "skipped") {
+      where.push("d.status IS NULL AND t.webhook_skip_reason IS NOT NULL");
+    } else if (query.webhookStatus !== undefined) {
+      where.push("d.status = @webhookStatus");
+      params.webhookStatus = query.webhookStatus;
+    }
+    if (query.idPrefix !== undefined && query.idPrefix !== "") {
+      // A range rather than LIKE: no escaping of % and _, and the unique index on id serves it.
+      where.push("t.id >= @idFrom AND t.id < @idTo");
+      params.idFrom = query.idPrefix;
+      params.idTo = query.idPrefix + "\u{10FFFF}";
+    }
+    if (query.before !== undefined) {
+      where.push("t.seq < coalesce((SELECT seq FROM tasks WHERE id = @before), 0)");
+      params.before = query.before;
+    }
+    params.limit = Math.min(Math.max(1, Math.floor(query.limit ?? 50)), 500);
+    const sql = `SELECT t.id, t.api, t.status, t.created_at, t.finished_at, t.webhook_skip_reason,
+                        d.status AS d_status, d.attempts AS d_attempts
+                 FROM tasks t LEFT JOIN deliveries d ON d.task_id = t.id
+                 ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+                 ORDER BY t.seq DESC LIMIT @limit`;
+    return (this.#db.prepare(sql).all(params) as TaskSummaryRow[]).map(toTaskSummary);
+  }
+
+  counts(api: string): ApiCounts {
+    const counts: ApiCounts = {
+      tasks: { in_queue: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 },
+      reports: { pending: 0, delivered: 0, failed: 0 },
+    };
+    for (const row of this.#taskCounts.all(api) as Array<{ status: string; n: number }>) {
+      if (row.status in counts.tasks) counts.tasks[row.status as keyof ApiCounts["tasks"]] = row.n;
+    }
+    for (const row of this.#reportCounts.all(api) as Array<{ status: string; n: number }>) {
+      if (row.status in counts.reports) counts.reports[row.status as keyof ApiCounts["reports"]] = row.n;
+    }
+    return counts;
+  }
+
+  /**
+   * Per `bucketMs` since `since`, oldest first: tasks finished, and p50/p99 of submit-to-report latency of the
+   * reports delivered. Reads at most `maxRows` of the newest finished tasks, so a busy API costs a bounded query.
+   */
+  activity(api: string, since: number, until: number, bucketMs: number, maxRows: number): ActivityBucket[] {
+    const rows = this.#finishedSince.all(since, api, maxRows) as Array<{ finished_at: number; created_at: number; delivered_at: number | null }>;
+    return bucketActivity(
+      rows.map((row) => ({ finishedAt: row.finished_at, createdAt: row.created_at, deliveredAt: row.delivered_at ?? undefined })),
+      since,
+      until,
+      bucketMs,
+    );
   }
 
   nextDue(): number | undefined {

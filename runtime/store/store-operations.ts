@@ -1,7 +1,8 @@
-import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
+import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
+import type { AttemptRecord, DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import type { TaskRecord, TaskStatus } from "../tasks/task.js";
 import type { DeliveryInsert, OutcomeUpdate, SqliteTaskTables, TaskInsert } from "./sqlite-task-tables.js";
-import type { RecoverySummary, RedeliverStoreResult } from "./task-store.js";
+import type { ActivityBucket, RecoverySummary, RedeliverStoreResult } from "./task-store.js";
 
 /**
  * One task store operation as plain data, so it can cross to the thread that owns the database (structured clone).
@@ -19,7 +20,11 @@ export type StoreOperation =
   | { kind: "countUnfinished"; api: string }
   | { kind: "recover" }
   | { kind: "leaseDue"; now: number; limit: number; leaseMs: number }
-  | { kind: "recordAttempt"; taskId: string; update: DeliveryUpdate }
+  | { kind: "recordAttempt"; taskId: string; update: DeliveryUpdate; attempt: AttemptRecord | null }
+  | { kind: "attempts"; taskId: string }
+  | { kind: "listTasks"; query: TaskQuery }
+  | { kind: "counts"; api: string }
+  | { kind: "activity"; api: string; since: number; until: number; bucketMs: number; maxRows: number }
   | { kind: "nextDue" }
   | { kind: "sweepChunk"; finishedBefore: number; limit: number };
 
@@ -38,6 +43,10 @@ export interface StoreOperationResults {
   recover: RecoverySummary;
   leaseDue: DeliveryRecord[];
   recordAttempt: void;
+  attempts: AttemptRecord[];
+  listTasks: TaskSummary[];
+  counts: ApiCounts;
+  activity: ActivityBucket[];
   nextDue: number | undefined;
   sweepChunk: number;
 }
@@ -80,7 +89,15 @@ export function runOperation(tables: SqliteTaskTables, operation: StoreOperation
     case "leaseDue":
       return tables.leaseDue(operation.now, operation.limit, operation.leaseMs);
     case "recordAttempt":
-      return tables.recordAttempt(operation.taskId, operation.update);
+      return tables.recordAttempt(operation.taskId, operation.update, operation.attempt);
+    case "attempts":
+      return tables.attempts(operation.taskId);
+    case "listTasks":
+      return tables.listTasks(operation.query);
+    case "counts":
+      return tables.counts(operation.api);
+    case "activity":
+      return tables.activity(operation.api, operation.since, operation.until, operation.bucketMs, operation.maxRows);
     case "nextDue":
       return tables.nextDue();
     case "sweepChunk":

@@ -1,4 +1,5 @@
-import type { DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
+import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
+import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 
 /** Result of {@link TaskStore.createTask}. */
@@ -8,11 +9,23 @@ export interface CreateTaskResult {
   created: boolean;
 }
 
+/** One slice of {@link TaskStore.activity}. */
+export interface ActivityBucket {
+  /** Epoch ms the slice starts at. */
+  start: number;
+  /** Tasks that finished in it. */
+  finished: number;
+  /** Of those, how many reports were delivered (the latencies' sample size). */
+  delivered: number;
+  p50LatencyMs?: number;
+  p99LatencyMs?: number;
+}
+
 /**
  * How {@link TaskStore.redeliver} ended: `scheduled` (its report is pending again, due at once), `pending` (a
  * delivery is still under way: nothing changed), `no-report` (finished without a report), `unfinished`, `unknown`.
  */
-export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown";
+export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown" | "credentials-erased";
 
 /** What {@link TaskStore.recover} found and repaired at start-up. */
 export interface RecoverySummary {
@@ -127,8 +140,26 @@ export interface TaskStore {
    */
   leaseDueDeliveries(now: number, limit: number, leaseMs: number): Promise<DeliveryRecord[]>;
 
-  /** Records the outcome of one attempt and ends its lease; a pending delivery is next due at `update.nextAttemptAt`. */
-  recordAttempt(taskId: string, update: DeliveryUpdate): Promise<void>;
+  /**
+   * Records the outcome of one attempt and ends its lease; a pending delivery is next due at `update.nextAttemptAt`.
+   * `attempt`, when given, joins the report's attempt history in the same atomic step.
+   */
+  recordAttempt(taskId: string, update: DeliveryUpdate, attempt?: AttemptRecord): Promise<void>;
+
+  /** Every attempt recorded for a task's report, oldest first; removed with the task by the sweep. */
+  listAttempts(taskId: string): Promise<AttemptRecord[]>;
+
+  /** Tasks newest first, filtered, a page at a time (the console's list). */
+  listTasks(query: TaskQuery): Promise<TaskSummary[]>;
+
+  /** An API's tasks by status and its reports by webhook status, now. */
+  countTasks(api: string): Promise<ApiCounts>;
+
+  /**
+   * What an API finished per `bucketMs` from `since` to `until`: tasks finished, and p50/p99 of submit-to-report
+   * latency of their delivered reports (the console's chart).
+   */
+  activity(api: string, since: number, until: number, bucketMs: number): Promise<ActivityBucket[]>;
 
   /** When the earliest pending delivery is due (epoch ms; a leased one when its lease ends), or undefined when none is pending. */
   nextDeliveryDueAt(): Promise<number | undefined>;
@@ -141,4 +172,42 @@ export interface TaskStore {
 
   /** Completes the operations already called, then releases the engine. Later calls reject with a storage error. */
   close(): Promise<void>;
+}
+
+/** A finished task as {@link bucketActivity} reads it. */
+export interface FinishedTaskTimes {
+  finishedAt: number;
+  createdAt: number;
+  /** When its report's delivering attempt ended, if it was delivered. */
+  deliveredAt?: number;
+}
+
+/**
+ * Slices `[since, until)` into `bucketMs` buckets, oldest first: tasks finished in each, and p50/p99 (nearest rank)
+ * of submit-to-report latency of those whose report was delivered. Shared by every engine.
+ */
+export function bucketActivity(tasks: Iterable<FinishedTaskTimes>, since: number, until: number, bucketMs: number): ActivityBucket[] {
+  const count = Math.max(1, Math.ceil((until - since) / bucketMs));
+  const finished = new Array<number>(count).fill(0);
+  const latencies: number[][] = Array.from({ length: count }, () => []);
+  for (const task of tasks) {
+    const index = Math.floor((task.finishedAt - since) / bucketMs);
+    if (index < 0 || index >= count) continue;
+    finished[index]! += 1;
+    if (task.deliveredAt !== undefined) latencies[index]!.push(Math.max(0, task.deliveredAt - task.createdAt));
+  }
+  return finished.map((n, index) => {
+    const sorted = latencies[index]!.sort((a, b) => a - b);
+    const bucket: ActivityBucket = { start: since + index * bucketMs, finished: n, delivered: sorted.length };
+    if (sorted.length > 0) {
+      bucket.p50LatencyMs = percentile(sorted, 0.5);
+      bucket.p99LatencyMs = percentile(sorted, 0.99);
+    }
+    return bucket;
+  });
+}
+
+/** The nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))]!;
 }

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { ApiConfig } from "../config/api-config.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskStore } from "../store/task-store.js";
-import type { DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
+import type { AttemptRecord, DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import { redactCallbackUrl } from "./callback-url.js";
 import { describeOutcome } from "./describe-outcome.js";
 import { nextStep, type AttemptOutcome } from "./retry-policy.js";
@@ -169,14 +169,16 @@ export class WebhookDispatcher {
     }
     if (this.#shutdown.signal.aborted) return;
     const attempts = delivery.attempts + 1;
-    const step = nextStep(api.webhook, attempts, outcome, random);
+    // A report may override ignore_timeout (Modelbit's response_webhook_ignore_timeout); the rest is the API's.
+    const settings = delivery.ignoreTimeout === undefined ? api.webhook : { ...api.webhook, ignoreTimeout: delivery.ignoreTimeout };
+    const step = nextStep(settings, attempts, outcome, random);
     const update: DeliveryUpdate =
       step.kind === "retry"
-        ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome, step, api.webhook) }
-        : { status: step.status, attempts, ...describeOutcome(outcome, step, api.webhook) };
-    await store.recordAttempt(delivery.taskId, update);
-    if (update.nextAttemptAt !== undefined) this.#wakeAt(update.nextAttemptAt);
+        ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome, step, settings) }
+        : { status: step.status, attempts, ...describeOutcome(outcome, step, settings) };
     const durationMs = this.#now() - started;
+    await store.recordAttempt(delivery.taskId, update, attemptRecord(delivery, attempts, started, durationMs, outcome, update));
+    if (update.nextAttemptAt !== undefined) this.#wakeAt(update.nextAttemptAt);
     onAttempt?.(delivery, outcome, update, durationMs);
     log.info(
       {
@@ -235,5 +237,32 @@ export class WebhookDispatcher {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
+  }
+}
+
+/** One attempt for the delivery timeline: the target's origin only (a path or query can hold a token), no credentials. */
+export function attemptRecord(
+  delivery: Pick<DeliveryRecord, "url">,
+  attempt: number,
+  startedAt: number,
+  durationMs: number,
+  outcome: AttemptOutcome,
+  update: DeliveryUpdate,
+): AttemptRecord {
+  const record: AttemptRecord = { attempt, startedAt, durationMs, origin: originOf(delivery.url), outcome: outcome.kind };
+  if (update.lastStatusCode !== undefined) record.statusCode = update.lastStatusCode;
+  if (update.lastError !== undefined && outcome.kind !== "delivered") record.error = update.lastError;
+  if (update.status === "pending" && update.nextAttemptAt !== undefined) record.nextAttemptAt = update.nextAttemptAt;
+  return record;
+}
+
+function originOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    // URL.origin leaves out a default port; the timeline says which port was called.
+    const port = parsed.port !== "" ? parsed.port : parsed.protocol === "https:" ? "443" : "80";
+    return `${parsed.protocol}//${parsed.hostname}:${port}`;
+  } catch {
+    return "(invalid URL)";
   }
 }

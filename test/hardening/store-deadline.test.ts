@@ -32,13 +32,14 @@ describe("a task store call past its deadline", () => {
     const accepted = await call("/echo", '{"x": 1}');
     expect(accepted.status).toBe(202);
 
-    const stall = store.simulateEngineStall(1_500);
+    const stall = store.simulateEngineStall(5_000);
     const started = Date.now();
     const submit = await call("/echo", '{"x": 2}');
     expect(submit.status).toBe(503);
     expect(submit.retryAfter).toBe("1");
     expect(String(submit.json.error)).toMatch(/task store failed or did not answer in time/);
-    expect(Date.now() - started).toBeLessThan(1_400);
+    // Refused at the deadline, not when the store answers again: the request never hangs on a stuck store.
+    expect(Date.now() - started).toBeLessThan(4_000);
     const read = await call(`/echo/${String(accepted.json.id)}`);
     expect(read.status).toBe(503);
     const health = await call("/healthz");

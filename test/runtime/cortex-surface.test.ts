@@ -270,6 +270,8 @@ describe("Cortex surface", () => {
   describe("operations", () => {
     it("/healthz and /readyz answer 200 once every setup() finished", async () => {
       expect((await request(t.url).get("/healthz").expect(200)).body).toEqual({ status: "ok" });
+      // A worker replaced by an earlier test (a timeout) may still be running its setup().
+      await waitUntil("every worker is ready", async () => (await request(t.url).get("/readyz")).status === 200);
       expect((await request(t.url).get("/readyz").expect(200)).body).toEqual({ ready: true });
     });
   });

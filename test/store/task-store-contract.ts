@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode, RuntimeError } from "../../runtime/errors.js";
 import type { TaskStore } from "../../runtime/store/task-store.js";
-import type { NewDelivery } from "../../runtime/tasks/delivery.js";
+import type { AttemptRecord, NewDelivery } from "../../runtime/tasks/delivery.js";
 import type { NewTask, TaskOutcome } from "../../runtime/tasks/task.js";
 
 /** A fresh, unopened store, and how to dispose of what it left behind. */
@@ -479,6 +479,24 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
+    describe("14. Modelbit fields", () => {
+      it("14.1 a batch task and a modelbit format are kept; a report's headers and ignoreTimeout reach the lease", async () => {
+        const { task } = await store.createTask(newTask({ format: "modelbit", batch: true, payloadJson: '[[1,{"a":1}]]' }));
+        expect(await store.getTask(task.id)).toMatchObject({ format: "modelbit", batch: true });
+        const [claimed] = await store.claimQueued("sum", 1, T0);
+        expect(claimed).toMatchObject({ id: task.id, batch: true, format: "modelbit" });
+        await store.finishTask(task.id, completed([[1, 2]]), pendingDelivery(task.id, T0 + 10, { headers: { "x-mb-batch-id": task.id }, ignoreTimeout: true }));
+        const [due] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        expect(due).toMatchObject({ taskId: task.id, headers: { "x-mb-batch-id": task.id }, ignoreTimeout: true });
+        const plain = await finishedWithReport(T0 + 20);
+        const [other] = await store.leaseDueDeliveries(T0 + 20, 10, LEASE_MS);
+        expect(other!.taskId).toBe(plain);
+        expect(other).not.toHaveProperty("headers");
+        expect(other).not.toHaveProperty("ignoreTimeout");
+        expect(await store.getTask(plain)).not.toHaveProperty("batch");
+      });
+    });
+
     describe("12. cancelTask", () => {
       const cancelled = (finishedAt = T0 + 5): TaskOutcome => ({ status: "cancelled", finishedAt });
 
@@ -569,6 +587,29 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
+    describe("14. per-request credentials are kept only while needed", () => {
+      const auth = { kind: "basic" as const, username: "u", password: "per-request-secret" };
+
+      it("14.1 a finished task keeps its callback URL but not its credentials; its pending report keeps them", async () => {
+        const { task } = await store.createTask(newTask({ callback: { url: "https://example.com/hook", auth } }));
+        await store.claimQueued("sum", 1, T0);
+        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
+        expect((await store.getTask(task.id))?.callback).toEqual({ url: "https://example.com/hook" });
+        const [due] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        expect(due?.auth).toEqual(auth);
+      });
+
+      it("14.2 once its report settled they are gone, and a redelivery is refused rather than sent without them", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
+        await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        await store.recordAttempt(task.id, { status: "failed", attempts: 1, lastStatusCode: 400 });
+        expect(await store.redeliver(task.id, T0 + 20)).toBe("credentials-erased");
+        expect(await store.redeliverFailed("sum", T0, T0 + 20, 10)).toEqual([]);
+        expect((await store.getTask(task.id))?.webhook?.status).toBe("failed");
+      });
+    });
+
     describe("10. close", () => {
       it("10.1 every method rejects with STORAGE_ERROR once closed", async () => {
         const { task } = await store.createTask(newTask());
@@ -596,6 +637,117 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         extraStores.push(reopened);
         await reopened.open();
         expect((await reopened.getTask(task.id))?.id).toBe(task.id);
+      });
+    });
+
+    describe("20. attempt history (the console's delivery timeline)", () => {
+      function attempt(n: number, overrides: Partial<AttemptRecord> = {}): AttemptRecord {
+        return { attempt: n, startedAt: T0 + n * 1000, durationMs: 12, origin: "http://127.0.0.1:9000", outcome: "retryable", statusCode: 503, error: "the receiver answered 503", nextAttemptAt: T0 + n * 1000 + 500, ...overrides };
+      }
+
+      it("20.1 every recorded attempt is kept with its fields, oldest first, alongside the delivery's state", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.recordAttempt(id, { status: "pending", attempts: 1, nextAttemptAt: T0 + 1500, lastStatusCode: 503, lastError: "the receiver answered 503" }, attempt(1));
+        await store.leaseDueDeliveries(T0 + 1500, 1, LEASE_MS);
+        await store.recordAttempt(id, { status: "pending", attempts: 2, nextAttemptAt: T0 + 2500, lastError: "connection refused" }, attempt(2, { statusCode: undefined, outcome: "retryable", error: "connection refused" }));
+        await store.leaseDueDeliveries(T0 + 2500, 1, LEASE_MS);
+        const delivered = attempt(3, { outcome: "delivered", statusCode: 200, error: undefined, nextAttemptAt: undefined });
+        await store.recordAttempt(id, { status: "delivered", attempts: 3, lastStatusCode: 200 }, delivered);
+
+        const history = await store.listAttempts(id);
+        expect(history).toEqual([
+          attempt(1),
+          { attempt: 2, startedAt: T0 + 2000, durationMs: 12, origin: "http://127.0.0.1:9000", outcome: "retryable", error: "connection refused", nextAttemptAt: T0 + 2500 },
+          { attempt: 3, startedAt: T0 + 3000, durationMs: 12, origin: "http://127.0.0.1:9000", outcome: "delivered", statusCode: 200 },
+        ]);
+        expect((await store.getTask(id))?.webhook).toEqual({ status: "delivered", attempts: 3, lastStatusCode: 200 });
+      });
+
+      it("20.2 a task without attempts, or an unknown task, has an empty history; an update without an attempt adds none", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        expect(await store.listAttempts(id)).toEqual([]);
+        expect(await store.listAttempts("no-such-task")).toEqual([]);
+        await store.recordAttempt(id, { status: "pending", attempts: 0, nextAttemptAt: T0 + 99 });
+        expect(await store.listAttempts(id)).toEqual([]);
+      });
+
+      it("20.3 an attempt and its delivery's state are one write: recorded together, and none for an unknown task", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        // Not awaited one by one: both land in the same order they were called, the read sees both.
+        const recorded = store.recordAttempt(id, { status: "failed", attempts: 1, lastStatusCode: 400, lastError: "rejected" }, attempt(1, { outcome: "rejected", statusCode: 400, error: "rejected", nextAttemptAt: undefined }));
+        const read = store.getTask(id);
+        const history = store.listAttempts(id);
+        await recorded;
+        expect((await read)?.webhook?.status).toBe("failed");
+        expect(await history).toHaveLength(1);
+        await store.recordAttempt("no-such-task", { status: "delivered", attempts: 1 }, attempt(1));
+        expect(await store.listAttempts("no-such-task")).toEqual([]);
+      });
+
+      it("20.4 the 7-day sweep removes a task's attempts with it", async () => {
+        const id = await finishedWithReport(T0 + 1);
+        await store.leaseDueDeliveries(T0 + 1, 1, LEASE_MS);
+        await store.recordAttempt(id, { status: "delivered", attempts: 1, lastStatusCode: 200 }, attempt(1, { outcome: "delivered", statusCode: 200, error: undefined, nextAttemptAt: undefined }));
+        expect(await store.listAttempts(id)).toHaveLength(1);
+        expect(await store.sweepFinished(T0 + 1000)).toBe(1);
+        expect(await store.listAttempts(id)).toEqual([]);
+        // A new task reusing nothing of the old one starts with an empty history.
+        const next = await finishedWithReport(T0 + 2000);
+        expect(await store.listAttempts(next)).toEqual([]);
+      });
+    });
+
+    describe("21. listTasks and countTasks (the console's views)", () => {
+      it("21.1 lists newest first with each task's webhook state, and filters by API, status, webhook status and id prefix", async () => {
+        const delivered = await finishedWithReport(T0 + 10, { id: "aab-2" });
+        await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        await store.recordAttempt(delivered, { status: "delivered", attempts: 1, lastStatusCode: 200 });
+        const pending = await finishedWithReport(T0 + 1e9, { id: "bbb-3" });
+        const queued = (await store.createTask(newTask({ id: "aaa-1" }))).task.id;
+        const other = (await store.createTask(newTask({ id: "ccc-4", api: "other" }))).task.id;
+
+        const all = await store.listTasks({});
+        expect(all.map((task) => task.id)).toEqual([other, queued, pending, delivered]);
+        expect(all[3]).toEqual({ id: delivered, api: "sum", status: "completed", createdAt: T0, finishedAt: T0 + 10, webhookStatus: "delivered", webhookAttempts: 1 });
+        expect(all[1]).toEqual({ id: queued, api: "sum", status: "in_queue", createdAt: T0 });
+        expect((await store.listTasks({ api: "sum" })).map((task) => task.id)).toEqual([queued, pending, delivered]);
+        expect((await store.listTasks({ status: "in_queue" })).map((task) => task.id)).toEqual([other, queued]);
+        expect((await store.listTasks({ webhookStatus: "pending" })).map((task) => task.id)).toEqual([pending]);
+        expect((await store.listTasks({ idPrefix: "aa" })).map((task) => task.id)).toEqual([queued, delivered]);
+        expect(await store.listTasks({ idPrefix: "%" })).toEqual([]);
+        expect((await store.listTasks({ limit: 2 })).map((task) => task.id)).toEqual([other, queued]);
+        expect((await store.listTasks({ before: pending, limit: 1 })).map((task) => task.id)).toEqual([delivered]);
+      });
+
+      it("21.2 counts an API's tasks by status and its reports by webhook status, not other APIs'", async () => {
+        const delivered = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        await store.recordAttempt(delivered, { status: "delivered", attempts: 1, lastStatusCode: 200 });
+        await finishedWithReport(T0 + 1e9);
+        await store.createTask(newTask());
+        await store.createTask(newTask());
+        const failed = (await store.createTask(newTask())).task.id;
+        await store.finishTask(failed, { status: "failed", error: "boom", finishedAt: T0 + 5 }, null);
+        await store.createTask(newTask({ api: "other" }));
+        expect(await store.countTasks("sum")).toEqual({
+          tasks: { in_queue: 2, in_progress: 0, completed: 2, failed: 1, cancelled: 0 },
+          reports: { pending: 1, delivered: 1, failed: 0 },
+        });
+        expect((await store.countTasks("nobody")).tasks.in_queue).toBe(0);
+      });
+
+      it("21.3 activity counts finished tasks per slice and the submit-to-report latency of delivered ones", async () => {
+        const id = await finishedWithReport(T0 + 10);
+        await store.leaseDueDeliveries(T0 + 10, 1, LEASE_MS);
+        await store.recordAttempt(id, { status: "delivered", attempts: 1, lastStatusCode: 200 }, { attempt: 1, startedAt: T0 + 100, durationMs: 50, origin: "http://127.0.0.1:9000", outcome: "delivered", statusCode: 200 });
+        const late = (await store.createTask(newTask())).task.id;
+        await store.finishTask(late, completed(1, T0 + 61_000), null);
+        const buckets = await store.activity("sum", T0, T0 + 120_000, 60_000);
+        expect(buckets).toEqual([
+          { start: T0, finished: 1, delivered: 1, p50LatencyMs: 150, p99LatencyMs: 150 },
+          { start: T0 + 60_000, finished: 1, delivered: 0 },
+        ]);
       });
     });
 

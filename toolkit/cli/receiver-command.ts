@@ -21,6 +21,7 @@ interface ReceiverFlags {
   enforce: boolean;
   quirk?: ReceiverQuirk[];
   quiet?: boolean;
+  allowResend?: string[];
   maxStoredMib: number;
 }
 
@@ -46,6 +47,11 @@ export const registerReceiverCommand: RegisterCommand = (program: Command) => {
           return [...(names ?? []), name as ReceiverQuirk];
         }),
     )
+    .option(
+      "--allow-resend <prefix>",
+      "a URL prefix (besides loopback) the live page may resend a recorded delivery to; repeat for several",
+      (prefix: string, prefixes: string[] | undefined) => [...(prefixes ?? []), prefix],
+    )
     .option("--quiet", "do not print a line per delivery")
     .option("--max-stored-mib <mib>", "recorded body text kept over all deliveries; the oldest deliveries are dropped past it", wholeNumber(1, 65536), 256)
     .action((flags: ReceiverFlags) => runAction("receiver", () => runReceiver(flags)));
@@ -62,6 +68,7 @@ async function runReceiver(flags: ReceiverFlags): Promise<void> {
     ...(await loadReceiverTls({ ...(flags.tls === undefined ? {} : { tlsDir: flags.tls }), ...(flags.mtls === undefined ? {} : { mtlsDir: flags.mtls }) })),
     ...(flags.basic === undefined ? {} : { basic: parseBasicCredentials(flags.basic) }),
     ...(flags.secret === undefined ? {} : { secret: flags.secret }),
+    ...(flags.allowResend === undefined ? {} : { resendAllow: flags.allowResend }),
     ...(flags.rules === undefined ? {} : { rules: (await readRulesFile(flags.rules)).rules }),
     ...(flags.quiet ? {} : { onDelivery: (delivery: Delivery) => process.stdout.write(`${deliveryLine(delivery)}\n`) }),
   };

@@ -42,6 +42,8 @@ export interface ReceiverOptions {
   maxStoredBytes?: number;
   /** Called for every delivery as it is recorded (the CLI prints a line). */
   onDelivery?: (delivery: Delivery) => void;
+  /** URL prefixes besides loopback that the live page may resend a recorded delivery to. @defaultValue [] */
+  resendAllow?: readonly string[];
 }
 
 /** ReceiverOptions with every default applied, checked and frozen. */
@@ -64,6 +66,7 @@ export function resolveReceiverOptions(options: ReceiverOptions): ResolvedReceiv
     maxBodyBytes: options.maxBodyBytes ?? 10 * mib,
     maxDeliveries: options.maxDeliveries ?? 10_000,
     maxStoredBytes: options.maxStoredBytes ?? 256 * mib,
+    resendAllow: Object.freeze([...(options.resendAllow ?? [])]),
     tls: options.tls,
     clientCa: options.clientCa,
     basic: options.basic,
@@ -88,6 +91,9 @@ export function resolveReceiverOptions(options: ReceiverOptions): ResolvedReceiv
   if (resolved.secret !== undefined) decodeSigningSecret(resolved.secret);
   if (!Number.isFinite(resolved.signatureToleranceS) || resolved.signatureToleranceS < 0) {
     problem(`signatureToleranceS must be a number of seconds >= 0, got ${resolved.signatureToleranceS}`);
+  }
+  for (const prefix of resolved.resendAllow) {
+    if (!/^https?:\/\/[^/]+\//.test(prefix)) problem(`--allow-resend ${JSON.stringify(prefix)}: give a URL prefix with scheme, host and a path, such as https://staging.example.com/hooks/`);
   }
   for (const name of ["maxBodyBytes", "maxDeliveries", "maxStoredBytes"] as const) {
     if (!Number.isInteger(resolved[name]) || resolved[name] < 1) problem(`${name} must be a whole number >= 1, got ${resolved[name]}`);

@@ -55,6 +55,7 @@ export class MockReceiver {
       listenHost: this.#options.host,
       rules: () => ({ rules: [...this.#rules.rules] }),
       setRules: (document) => this.#replaceRules(document),
+      resendAllow: this.#options.resendAllow,
     });
     const { basic, secret, signatureToleranceS, clientCa, enforce, quirks, maxBodyBytes, onDelivery } = this.#options;
     this.#recorder = new DeliveryRecorder({

@@ -9,6 +9,7 @@ import type { RulesDocument } from "../rules/receiver-rule.js";
 import type { EventStream } from "./event-stream.js";
 import { toHar } from "./har.js";
 import { livePageCsp, livePageHtml, livePageScript } from "./live-page.js";
+import { resendDelivery } from "./resend.js";
 
 /** Paths under this prefix are the admin API: never recorded, never refused for credentials. */
 export const adminPrefix = "/_/";
@@ -28,6 +29,8 @@ export interface AdminContext {
   rules: () => RulesDocument;
   /** Validates and replaces the rules; throws RULES_INVALID. */
   setRules: (document: unknown) => RulesDocument;
+  /** URL prefixes besides loopback that `POST /_/resend` may send to (`--allow-resend`). */
+  resendAllow?: readonly string[];
 }
 
 type Handler = (request: IncomingMessage, response: ServerResponse, params: URLSearchParams) => Promise<void> | void;
@@ -59,6 +62,13 @@ export class AdminApi {
         },
       ],
       ["/_/har", { GET: (_request, response) => sendJson(response, 200, toHar(context.store.list(), context.baseUrl())) }],
+      [
+        "/_/resend",
+        {
+          POST: (request, response) =>
+            resendDelivery(request, response, (id) => context.store.list().find((delivery) => delivery.id === id), context.resendAllow ?? [], sendJson),
+        },
+      ],
     ]);
   }
 

@@ -37,6 +37,12 @@ export const livePageHtml = `<!doctype html>
   pre { margin: 0 0 .5rem; white-space: pre-wrap; word-break: break-all; font-size: .8rem; }
   pre.reasons { color: #a40e26; }
   tr.details td { background: #f6f8fa; }
+  .section h4 { margin: .6rem 0 .2rem; font-size: .8rem; text-transform: uppercase; color: #57606a; }
+  .verdict.fail { color: #a40e26; }
+  .verdict.pass { color: #116329; }
+  .tools { display: flex; gap: .5rem; align-items: center; margin-bottom: .3rem; }
+  .tools input { flex: 1; max-width: 32rem; font: inherit; }
+  .copied { color: #57606a; font-size: .8rem; }
   #empty { color: #57606a; padding: 1rem 0; }
 </style>
 </head>
@@ -100,12 +106,173 @@ function setCount(value) {
   emptyNote.hidden = count > 0;
 }
 
+/** Date and time, local: a list kept over days needs both. */
+function dateTime(iso) {
+  const d = new Date(iso);
+  const two = (n) => String(n).padStart(2, "0");
+  return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
+}
+
+/** Headers whose values are credentials: shown masked until asked for. */
+const SECRET_HEADERS = new Set(["authorization", "proxy-authorization"]);
+
+function masked(value) {
+  const space = value.indexOf(" ");
+  const scheme = space > 0 ? value.slice(0, space + 1) : "";
+  return scheme + "\\u2022".repeat(8) + " (" + (value.length - scheme.length) + " chars hidden)";
+}
+
+function section(title, ...nodes) {
+  const box = element("div", undefined, "section");
+  box.append(element("h4", title), ...nodes);
+  return box;
+}
+
+function bodyText(delivery) {
+  if (delivery.raw_body_encoding === "base64") return "(not UTF-8; base64) " + delivery.raw_body;
+  if (delivery.raw_body === "") return "(empty)";
+  try {
+    return JSON.stringify(JSON.parse(delivery.raw_body), null, 2);
+  } catch {
+    return delivery.raw_body;
+  }
+}
+
+/** A shell word in single quotes, safe to paste. */
+function shellQuote(text) {
+  return "'" + String(text).replace(/'/g, "'\\\\''") + "'";
+}
+
+function curlOf(delivery, showSecrets) {
+  const base = location.protocol + "//" + location.host;
+  const parts = ["curl", "-X", delivery.method, shellQuote(base + delivery.url)];
+  for (const [name, value] of Object.entries(delivery.headers)) {
+    if (name === "host" || name === "content-length" || name === "connection") continue;
+    parts.push("-H", shellQuote(name + ": " + (SECRET_HEADERS.has(name) && !showSecrets ? "REDACTED" : value)));
+  }
+  if (delivery.raw_body !== "") {
+    if (delivery.raw_body_encoding === "base64") return "printf %s " + shellQuote(delivery.raw_body) + " | base64 -d | " + parts.join(" ") + " --data-binary @-";
+    parts.push("--data-binary", shellQuote(delivery.raw_body));
+  }
+  return parts.join(" ");
+}
+
+function verdictLines(delivery) {
+  const lines = [];
+  const reasons = delivery.verdict_reasons || {};
+  for (const name of ["basic", "signature"]) {
+    const verdict = delivery.verdicts[name];
+    if (verdict === null || verdict === undefined) continue;
+    lines.push(element("div", name + ": " + verdict + (verdict === "fail" && reasons[name] ? " \\u2014 " + reasons[name] : ""), "verdict " + verdict));
+  }
+  const tls = delivery.verdicts.tls;
+  if (tls) {
+    const verdict = tls.authorized ? "pass" : "fail";
+    const about = [tls.error, tls.subject ? "certificate " + tls.subject : ""].filter(Boolean).join("; ");
+    lines.push(element("div", "tls: " + verdict + (about ? " \\u2014 " + about : ""), "verdict " + verdict));
+  }
+  if (lines.length === 0) lines.push(element("div", "nothing checked (start the receiver with --basic, --secret or --mtls)", "verdict"));
+  return lines;
+}
+
+function answerDetail(response) {
+  const lines = [];
+  let summary = response.status === null ? "no answer (" + response.fault + ")" : "answered " + response.status;
+  if (response.fault && response.status !== null) summary += " with fault " + response.fault;
+  if (response.refused_by) summary += ", refused by the " + response.refused_by + " check";
+  else summary += response.rule === null ? ", the default answer" : ", by rule " + response.rule;
+  if (response.delay_ms) summary += ", after " + response.delay_ms + " ms";
+  lines.push(element("div", summary, "answer-summary"));
+  const headers = Object.entries(response.headers || {}).map(([name, value]) => name + ": " + value).join("\\n");
+  if (headers) lines.push(element("pre", headers, "answer-headers"));
+  if (response.body) lines.push(element("pre", response.body, "answer-body"));
+  return lines;
+}
+
+function headerLines(delivery, pre, reveal) {
+  pre.replaceChildren();
+  let hidden = false;
+  for (const [name, value] of Object.entries(delivery.headers)) {
+    const secret = SECRET_HEADERS.has(name) && !reveal.dataset.shown;
+    hidden = hidden || SECRET_HEADERS.has(name);
+    pre.append(name + ": " + (secret ? masked(value) : value) + "\\n");
+  }
+  reveal.hidden = !hidden;
+  reveal.textContent = reveal.dataset.shown ? "Hide Authorization" : "Show Authorization";
+}
+
+function button(label, className) {
+  const node = element("button", label, className);
+  node.type = "button";
+  node.addEventListener("click", (event) => event.stopPropagation());
+  return node;
+}
+
+/** The detail of one delivery: verdicts with reasons, the answer given, headers (credentials masked), body, tools. */
+function deliveryDetail(delivery) {
+  const headers = element("pre", undefined, "headers");
+  const reveal = button("Show Authorization", "reveal");
+  reveal.addEventListener("click", () => {
+    if (reveal.dataset.shown) delete reveal.dataset.shown;
+    else reveal.dataset.shown = "1";
+    headerLines(delivery, headers, reveal);
+  });
+  headerLines(delivery, headers, reveal);
+
+  const curl = element("pre", curlOf(delivery, false), "curl");
+  const copy = button("Copy as curl", "copy-curl");
+  const copied = element("span", "", "copied");
+  copy.addEventListener("click", async () => {
+    const text = curlOf(delivery, Boolean(reveal.dataset.shown));
+    try {
+      await navigator.clipboard.writeText(text);
+      copied.textContent = reveal.dataset.shown ? "copied" : "copied (Authorization as REDACTED; show it first to copy it)";
+    } catch {
+      copied.textContent = "the browser refused the clipboard: select the command below";
+    }
+  });
+
+  const target = element("input", undefined, "resend-url");
+  target.type = "url";
+  target.placeholder = "http://127.0.0.1:8080" + delivery.path;
+  target.addEventListener("click", (event) => event.stopPropagation());
+  const resend = button("Resend", "resend");
+  const result = element("pre", "", "resend-result");
+  resend.addEventListener("click", async () => {
+    result.textContent = "sending\\u2026";
+    try {
+      const answer = await fetch("/_/resend", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: delivery.id, url: target.value }) });
+      const body = await answer.json();
+      if (!answer.ok) result.textContent = "refused: " + body.error;
+      else if (body.error) result.textContent = "failed after " + body.duration_ms + " ms: " + body.error;
+      else result.textContent = body.status + " after " + body.duration_ms + " ms\\n" + Object.entries(body.headers).map(([name, value]) => name + ": " + value).join("\\n") + "\\n\\n" + body.body;
+    } catch (error) {
+      result.textContent = "failed: " + error.message;
+    }
+  });
+  const resendRow = element("div", undefined, "tools");
+  resendRow.append(target, resend);
+  const curlRow = element("div", undefined, "tools");
+  curlRow.append(copy, copied);
+
+  const headerTools = element("div", undefined, "tools");
+  headerTools.append(reveal);
+  return [
+    section("Verdicts", ...verdictLines(delivery)),
+    section("Answer", ...answerDetail(delivery.response)),
+    section("Headers", headerTools, headers),
+    section("Body" + (delivery.body_truncated ? " (truncated: " + delivery.body_bytes + " bytes received)" : ""), element("pre", bodyText(delivery), "body")),
+    section("Copy as curl", curlRow, curl),
+    section("Resend to another URL (loopback, or a prefix given with --allow-resend)", resendRow, result),
+  ];
+}
+
 function addDelivery(delivery) {
   const row = element("tr", undefined, "delivery");
   row.dataset.deliveryId = delivery.id;
   row.append(
     element("td", delivery.id),
-    element("td", new Date(delivery.received_at).toLocaleTimeString()),
+    element("td", dateTime(delivery.received_at), "received"),
     element("td", delivery.method),
     element("td", delivery.url, "path"),
   );
@@ -118,16 +285,10 @@ function addDelivery(delivery) {
   details.hidden = true;
   const cell = element("td");
   cell.colSpan = 6;
-  const body = typeof delivery.body === "string" ? delivery.body : JSON.stringify(delivery.body, null, 2);
-  const reasons = Object.entries(delivery.verdict_reasons).map(([name, reason]) => name + " failed: " + reason);
-  if (delivery.verdicts.tls && delivery.verdicts.tls.error) reasons.push("tls failed: " + delivery.verdicts.tls.error);
-  if (reasons.length > 0) cell.append(element("pre", reasons.join("\\n"), "reasons"));
-  cell.append(
-    element("pre", Object.entries(delivery.headers).map(([name, value]) => name + ": " + value).join("\\n"), "headers"),
-    element("pre", body, "body"),
-  );
+  cell.append(...deliveryDetail(delivery));
   details.append(cell);
   row.addEventListener("click", () => { details.hidden = !details.hidden; });
+  details.dataset.detailOf = delivery.id;
   rows.prepend(details);
   rows.prepend(row);
   setCount(count + 1);
