@@ -1,5 +1,5 @@
 /**
- * Poison pills (issue 12): JSON nested 2,000 and 100,000 levels deep, sent to every surface, produced by predict(),
+ * Poison pills (issue 12): JSON nested 2,000 and 100,000 levels deep, sent to every surface (Cortex, Launch, Modelbit), produced by predict(),
  * and left in the database by an older version (queued, completed, with a pending report), against `serve` as a
  * child process that is stopped and restarted. The runtime refuses what is too deep with a 400, fails what it
  * cannot carry with a clear error, and keeps answering throughout.
@@ -99,6 +99,8 @@ describe("JSON deeper than 256 levels", () => {
         ["/deepen", body],
         ["/deepen-now", body],
         ["/v1/async-tasks?model_endpoint_name=deepen", `{"args":${body}}`],
+        ["/v1/deepen/latest", `{"data":${body}}`],
+        ["/v1/deepen-now/latest", `{"data":${body}}`],
       ] as const) {
         const answer = await call(path, { body: sent });
         expect(answer.status, path).toBe(400);
@@ -136,6 +138,10 @@ describe("JSON deeper than 256 levels", () => {
       expect(realtime.status).toBeGreaterThanOrEqual(400);
       expect(realtime.status).toBeLessThan(600);
       expect(JSON.parse(realtime.text).error).toMatch(/nested more than 256 levels|JSON cannot carry/);
+      // Modelbit answers a failed predict() with 200 {"error"}, as Modelbit does.
+      const modelbit = await call("/v1/deepen-now/latest", { body: JSON.stringify({ data: { levels } }) });
+      expect(modelbit.status).toBe(200);
+      expect(JSON.parse(modelbit.text).error).toMatch(/nested more than 256 levels|JSON cannot carry/);
       await expectAnswering();
     });
   }
