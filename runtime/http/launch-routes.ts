@@ -64,6 +64,16 @@ export const launchTaskRequestSchema = {
   },
 } as const;
 
+/** JSON Schema of a Launch sync-task body: a task request without a report, so no callback_url or callback_auth. */
+export const launchSyncRequestSchema = {
+  ...launchTaskRequestSchema,
+  properties: {
+    ...launchTaskRequestSchema.properties,
+    callback_url: { type: "null", description: "A sync task answers with its result and sends no report." },
+    callback_auth: { type: "null", description: "A sync task answers with its result and sends no report." },
+  },
+} as const;
+
 const ajv = new Ajv({ allErrors: true, strict: true });
 // callback_auth is checked by parseLaunchCallbackAuth instead, which says precisely what is wrong without quoting a
 // secret; the rest of the body by the documented schema.

@@ -1,5 +1,5 @@
 import type { ApiConfig } from "../config/api-config.js";
-import { launchTaskRequestSchema } from "../http/launch-routes.js";
+import { launchSyncRequestSchema, launchTaskRequestSchema } from "../http/launch-routes.js";
 import {
   launchModelEndpointSchema,
   launchModelEndpointsSchema,
@@ -75,7 +75,7 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
         parameters: [...endpointParameters(syncNames), { ...idempotencyKeyHeader, description: "Passed to predict() as its requestId." }],
         requestBody: {
           required: true,
-          content: { "application/json": { schema: launchTaskRequestSchema, example: { return_pickled: false, args: { x: 2, y: "hello" } } } },
+          content: { "application/json": { schema: launchSyncRequestSchema, example: { return_pickled: false, args: { x: 2, y: "hello" } } } },
         },
         responses: {
           "200": { description: "SUCCESS with the result, or FAILURE with the traceback.", content: { "application/json": { schema: launchSyncAnswerSchema } } },
