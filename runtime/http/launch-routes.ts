@@ -64,6 +64,12 @@ export const launchTaskRequestSchema = {
   },
 } as const;
 
+/** The body of `POST /v1/sync-tasks`: a task's, but a sync task sends no report, so no callback (null is allowed). */
+export const launchSyncRequestSchema = {
+  ...launchTaskRequestSchema,
+  properties: { ...launchTaskRequestSchema.properties, callback_url: { type: "null" }, callback_auth: { type: "null" } },
+} as const;
+
 const ajv = new Ajv({ allErrors: true, strict: true });
 // callback_auth is checked by parseLaunchCallbackAuth instead, which says precisely what is wrong without quoting a
 // secret; the rest of the body by the documented schema.
@@ -117,6 +123,8 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
   const router = Router();
 
   router.get("/model-endpoints", (req, res) => {
+    // Express matches a trailing slash here too; that is GET /v1/model-endpoints/{id} with an empty id.
+    if (req.path.endsWith("/")) throw new RequestError(ErrorCode.unknownApi, 404, "no endpoint id after /v1/model-endpoints/; GET /v1/model-endpoints lists them all");
     refuseUnknownQuery(req, ["name"]);
     const name = singleQuery(req, "name");
     // Only the APIs without keys and those the request's key opens: a key shows what it opens, nothing more.

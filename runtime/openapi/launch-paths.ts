@@ -1,5 +1,5 @@
 import type { ApiConfig } from "../config/api-config.js";
-import { launchTaskRequestSchema } from "../http/launch-routes.js";
+import { launchSyncRequestSchema, launchTaskRequestSchema } from "../http/launch-routes.js";
 import {
   launchModelEndpointSchema,
   launchModelEndpointsSchema,
@@ -47,7 +47,10 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
           "Every API as a Launch model endpoint (AsyncAPI: async, RealtimeAPI: sync), or only the one called `name`: the Launch client looks an endpoint up here before each request. An API with networking.api_keys is listed only to a request carrying one of its keys.",
         tags: [LAUNCH_TAG],
         parameters: [{ name: "name", in: "query", required: false, description: "Only the endpoint with this name (an empty list when none).", schema: { type: "string" } }],
-        responses: { "200": { description: "The endpoints.", content: { "application/json": { schema: launchModelEndpointsSchema } } } },
+        responses: {
+          "200": { description: "The endpoints.", content: { "application/json": { schema: launchModelEndpointsSchema } } },
+          "400": ERROR_RESPONSES.badQuery,
+        },
       },
     },
     "/v1/model-endpoints/{model_endpoint_id}": {
@@ -58,6 +61,7 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
         parameters: [{ name: "model_endpoint_id", in: "path", required: true, description: "The endpoint's id (its name).", schema: { type: "string" } }],
         responses: {
           "200": { description: "The endpoint.", content: { "application/json": { schema: launchModelEndpointSchema } } },
+          "400": ERROR_RESPONSES.badQuery,
           "404": errorResponse("No such endpoint."),
         },
       },
@@ -75,7 +79,7 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
         parameters: [...endpointParameters(syncNames), { ...idempotencyKeyHeader, description: "Passed to predict() as its requestId." }],
         requestBody: {
           required: true,
-          content: { "application/json": { schema: launchTaskRequestSchema, example: { return_pickled: false, args: { x: 2, y: "hello" } } } },
+          content: { "application/json": { schema: launchSyncRequestSchema, example: { return_pickled: false, args: { x: 2, y: "hello" } } } },
         },
         responses: {
           "200": { description: "SUCCESS with the result, or FAILURE with the traceback.", content: { "application/json": { schema: launchSyncAnswerSchema } } },

@@ -5,8 +5,9 @@
  * a status the operation documents, never a 5xx, with a body matching the schema documented for that status; and
  * no schema-valid request may be refused.
  *
- * Values whose validity a schema cannot state are left out of the "valid" requests: callback_url (the network
- * policy decides) and an mTLS callback_auth (the PEM must parse); a basic callback_auth is sampled from its schema
+ * Values whose validity a schema cannot state are left out of the "valid" requests: callback_url and Modelbit's
+ * response_webhook (the network policy decides), Modelbit's ?batch=true (valid only when data is a list of
+ * [ID, payload] pairs) and an mTLS callback_auth (the PEM must parse); a basic callback_auth is sampled from its schema
  * and goes with the report to the API's default_callback_url. All are still sent in the invalid ones.
  * FUZZ_RUNS sets the number of runs per property (default 300: a few thousand requests in all, about 10 s).
  */
@@ -149,7 +150,7 @@ const junkBody = fc.oneof(
 function requestOf({ method, path, operation }: Operation): fc.Arbitrary<GeneratedRequest> {
   const parameters = (operation.parameters ?? []) as Schema[];
   const bodySchema = operation.requestBody?.content?.["application/json"]?.schema as Schema | undefined;
-  const semanticOnly = new Set(["callback_url"]);
+  const semanticOnly = new Set(["callback_url", "response_webhook", "batch"]);
 
   const valid = fc
     .record({
@@ -158,7 +159,13 @@ function requestOf({ method, path, operation }: Operation): fc.Arbitrary<Generat
         Object.fromEntries(
           parameters.filter((p) => p.in === "query" && !semanticOnly.has(p.name)).map((p) => [p.name, valueOf(p.schema ?? {})]),
         ),
-        { requiredKeys: parameters.filter((p) => p.in === "query" && p.required === true).map((p) => p.name as string) as never[] },
+        {
+          // The Launch task routes need model_endpoint_id or model_endpoint_name, which OpenAPI parameters cannot
+          // say ("one of two"): valid requests always carry the id, as the official client does.
+          requiredKeys: parameters
+            .filter((p) => p.in === "query" && (p.required === true || p.name === "model_endpoint_id"))
+            .map((p) => p.name as string) as never[],
+        },
       ),
       headers: fc.record(
         Object.fromEntries(parameters.filter((p) => p.in === "header").map((p) => [p.name, valueOf(p.schema ?? {})])),
