@@ -16,7 +16,7 @@ export interface ConsoleOptions {
   store: TaskStore;
   apis: ReadonlyMap<string, ApiConfig>;
   access: ConsoleAccess;
-  /** Engine facts the page shows (durable, shared). */
+  /** Which engine holds the tasks, as the page names it (sqlite, redis). */
   engine: { name: string };
   now?: () => number;
 }
