@@ -3,13 +3,14 @@ import { join, resolve } from "node:path";
 const REPO_ROOT = resolve(import.meta.dirname, "..");
 
 /** The runtime's bench config: one AsyncAPI with the no-op predictor, reports to the harness's receiver. */
-export function benchConfig(receiverUrl: string, predictor: string, options: { threads: number; maxQueue: number; predictorConfig?: string }): string {
+export function benchConfig(receiverUrl: string, predictor: string, options: { threads: number; maxQueue: number; predictorConfig?: string; inProcess?: boolean }): string {
   return `- name: noop
   kind: AsyncAPI
   predictor:
     type: typescript
     path: ${join(REPO_ROOT, "bench/predictors", predictor)}
     threads_per_process: ${options.threads}
+    in_process: ${options.inProcess ?? false}
     config: ${options.predictorConfig ?? "{}"}
   webhook:
     post_inference_hooks: [callback]

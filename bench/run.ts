@@ -14,6 +14,13 @@
  *                                          on one redis-server, tasks/s each
  *   npm run bench -- --no-bullmq           skip the BullMQ peer (express + BullMQ on a redis-server it starts)
  *                                          and the runtime on --engine redis (same server, database 1)
+ *   npm run bench -- --no-cpu-bound        skip the CPU-bound predictor's /healthz measurement
+ *   npm run bench -- --host-overhead       only the hosts' own cost per prediction, no HTTP or storage (~10 s)
+ *
+ * `runtime` is the default host (predict() in a worker thread); `runtime:in_process` the same config with
+ * `in_process: true` (predict() on the event loop). The `hosts` line compares them, paired per round. Last, a
+ * CPU-bound predictor (20 ms of busy work per task) runs on each host while /healthz is probed: its p99 shows what
+ * isolation buys (bench/cpu-bound.ts).
  *
  * Both systems run as child processes (their CPU and RSS are their own, as a user would run them); the harness
  * process holds the load generator and the receiver. On 2 cores that gives the system under test one core and the
@@ -29,7 +36,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchConfig, runtimeServeArgs } from "./bench-config.js";
 import { summarizeCpuProfile } from "./cpu-profile-summary.js";
+import { runCpuBound } from "./cpu-bound.js";
 import { runDepth } from "./depth.js";
+import { runHostOverhead } from "./host-overhead.js";
 import { closedLoop, openLoop, type LoadOptions, type PhaseResult, type PhaseTiming } from "./load-generator.js";
 import { startBenchReceiver, type BenchReceiver } from "./receiver.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
@@ -52,6 +61,8 @@ const { values: flags } = parseArgs({
     rounds: { type: "string" },
     users: { type: "string", default: "512" },
     "load-fraction": { type: "string", default: "0.5" },
+    "no-cpu-bound": { type: "boolean", default: false },
+    "host-overhead": { type: "boolean", default: false },
   },
 });
 
@@ -106,11 +117,11 @@ function bullmqPeer(redis: RedisServer): System {
 }
 
 /** The runtime as a user runs it: `serve` with its defaults, plus `serveArgs`. */
-function runtime(name: string, extraArgs: string[]): System {
+function runtime(name: string, extraArgs: string[], inProcess = false): System {
   return {
     name,
     start: (receiver, workDir, profileDir) => {
-      writeFileSync(join(workDir, "cortex.yaml"), benchConfig(receiver.url, "noop.ts", { threads: 64, maxQueue: 100_000 }));
+      writeFileSync(join(workDir, "cortex.yaml"), benchConfig(receiver.url, "noop.ts", { threads: 64, maxQueue: 100_000, inProcess }));
       return startServerProcess({
         nodeFlags: cpuProfileFlags(profileDir),
         args: runtimeServeArgs(workDir, extraArgs),
@@ -204,6 +215,10 @@ async function main(): Promise<void> {
     await runScaling();
     return;
   }
+  if (flags["host-overhead"]) {
+    for (const line of await runHostOverhead()) emit(line);
+    return;
+  }
   if (flags.depth) {
     emit(await runDepth({ tasks: Number(flags["depth-tasks"]), serveArgs: splitArgs(flags["serve-args"]) }));
     return;
@@ -212,12 +227,13 @@ async function main(): Promise<void> {
     const [name, ...args] = spec.split("=");
     return runtime(`runtime:${name}`, splitArgs(args.join("=")));
   });
+  const serveArgs = splitArgs(flags["serve-args"]);
   let redis: RedisServer | undefined;
   const wantsPeer = !flags["no-bullmq"] && (flags.only === undefined || "bullmq".startsWith(flags.only));
   if (wantsPeer && redisServerAvailable()) redis = await startRedisServer();
   else if (wantsPeer) process.stderr.write("redis-server is not installed: the BullMQ peer is skipped (apt-get install redis-server)\n");
-  const redisRuntime = redis ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...splitArgs(flags["serve-args"])])] : [];
-  const systems = [floor, ...(redis ? [bullmqPeer(redis)] : []), runtime("runtime", splitArgs(flags["serve-args"])), ...redisRuntime, ...variants].filter(
+  const redisRuntime = redis ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...serveArgs])] : [];
+  const systems = [floor, ...(redis ? [bullmqPeer(redis)] : []), runtime("runtime", serveArgs), runtime("runtime:in_process", serveArgs, true), ...redisRuntime, ...variants].filter(
     (system) => flags.only === undefined || system.name.startsWith(flags.only),
   );
   const receiver = await startBenchReceiver();
@@ -250,6 +266,9 @@ async function main(): Promise<void> {
     for (const [system, mb] of peakRssMb) emit({ bench: "e2e", system, peak_rss_mb: round(mb) });
 
     if (floorRun !== undefined) for (const run of [...(peerRun ? [peerRun] : []), ...runtimes]) emit(summaryLine(run, floorRun, peerRun, rate, peakRssMb));
+    const threadHost = running.find((run) => run.system.name === "runtime");
+    const inProcessHost = running.find((run) => run.system.name === "runtime:in_process");
+    if (threadHost && inProcessHost) emit(hostsLine(threadHost, inProcessHost));
   } finally {
     for (const run of running) {
       const exit = await run.server.stop("SIGTERM", 15_000);
@@ -259,6 +278,9 @@ async function main(): Promise<void> {
     }
     await receiver.close();
     await redis?.stop();
+  }
+  if (!flags["no-cpu-bound"]) {
+    for (const line of await runCpuBound({ quick: flags.quick, serveArgs })) emit(line);
   }
 }
 
@@ -288,6 +310,26 @@ async function runScaling(): Promise<void> {
   } finally {
     await receiver.close();
   }
+}
+
+/**
+ * The default (worker thread) host against in_process on the no-op workload, paired per round: `ratio` is thread
+ * throughput / in_process throughput (aim: at least 0.85).
+ */
+function hostsLine(thread: Running, inProcess: Running): Record<string, unknown> {
+  const ratios = thread.saturation.map((phase, index) => phase.throughputPerS / inProcess.saturation[index]!.throughputPerS);
+  return {
+    bench: "hosts",
+    workload: "noop",
+    ratio: round(quantile(ratios, 0.5)),
+    ratio_rounds: ratios.map(round),
+    throughput_per_s: {
+      thread: round(quantile(thread.saturation.map((p) => p.throughputPerS), 0.5)),
+      in_process: round(quantile(inProcess.saturation.map((p) => p.throughputPerS), 0.5)),
+    },
+    fixed_p99_ms: { thread: round(thread.fixed!.p99Ms), in_process: round(inProcess.fixed!.p99Ms) },
+    cpu_us_per_task: { thread: round(cpuPerTask(thread, "process") * 1000), in_process: round(cpuPerTask(inProcess, "process") * 1000) },
+  };
 }
 
 /** The comparison of one runtime with the floor: `ratio` is the median over rounds of the paired throughput ratios. */

@@ -11,12 +11,14 @@ import { openApiRoutes } from "./http/openapi-routes.js";
 import { createLogger } from "./log.js";
 import { RuntimeMetrics } from "./metrics/runtime-metrics.js";
 import { buildOpenApiDocument } from "./openapi/openapi-document.js";
-import { loadPredictor, PredictorLoadError } from "./predictor/load-predictor.js";
-import type { Predictor } from "./predictor/predictor.js";
+import { createHost } from "./hosts/create-host.js";
+import type { PredictorHost } from "./hosts/host.js";
+import { PredictorLoadError } from "./predictor/load-predictor.js";
 import { Outbox } from "./outbox/outbox.js";
 import { SqliteTaskStore } from "./store/sqlite-task-store.js";
 import type { TaskStore } from "./store/task-store.js";
 import { TaskService, type ApiRuntime, type CallbackAddressCheck } from "./tasks/task-service.js";
+import { TaskWaiters } from "./tasks/task-waiters.js";
 import { InThreadSender, networkGuards, type AttemptSender } from "./webhook/attempt-sender.js";
 import { AttemptThread } from "./webhook/attempt-thread.js";
 import { WebhookDispatcher } from "./webhook/webhook-dispatcher.js";
@@ -81,6 +83,8 @@ interface Lifecycle {
 export const RESULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
 const DEFAULT_GRACE_PERIOD_MS = 30_000;
+/** With a shared engine, how often a worker looks for its running tasks being cancelled by another process. */
+const CANCEL_CHECK_MS = 1000;
 
 /** Several predictors could not be loaded; each cause is in `errors`. */
 export class PredictorsLoadError extends RuntimeError {
@@ -162,7 +166,7 @@ export class PredictorRuntime {
     const { config } = options;
     for (const warning of config.warnings) log.warn(warning);
 
-    const predictors = await loadPredictors(config.apis);
+    const hosts = await loadHosts(config.apis, log, now);
     const store: TaskStore =
       options.store ??
       new SqliteTaskStore({
@@ -203,34 +207,32 @@ export class PredictorRuntime {
           throw new RequestError(ErrorCode.callbackAddressRefused, 400, `callback_url refused: ${refusal.message}`, { cause: refusal });
         }
       };
+      const waiters = new TaskWaiters(store);
       const outbox = new Outbox({ store, apis: apiConfigs, dispatcher, now, ...(options.random ? { random: options.random } : {}) });
 
       for (const api of config.apis) {
-        const predictor = predictors.get(api.name)!;
+        const host = hosts.get(api.name)!;
         const capacity = new ApiCapacity(api.maxReplicaConcurrency, await store.countUnfinished(api.name));
+        // Every API has a queue worker: an AsyncAPI's tasks, and a RealtimeAPI's requests that asked for a webhook
+        // (Modelbit's response_webhook), which are stored as tasks so none is lost.
+        const worker = new ApiWorker({
+          api: api.name,
+          host,
+          store,
+          finisher: outbox,
+          concurrency: host.capacity,
+          onTaskSettled: (task, outcome) => {
+            capacity.release();
+            metrics.taskFinished(task, outcome);
+            waiters.settled(task.id);
+          },
+          log,
+          now,
+        });
         const runtime: ApiRuntime =
           api.kind === "AsyncAPI"
-            ? {
-                config: api,
-                predictor,
-                capacity,
-                ready: false,
-                worker: new ApiWorker({
-                  api: api.name,
-                  predictor,
-                  store,
-                  finisher: outbox,
-                  concurrency: api.predictor.threadsPerProcess,
-                  ...(api.predictor.predictTimeoutMs === undefined ? {} : { predictTimeoutMs: api.predictor.predictTimeoutMs }),
-                  onTaskSettled: (task, outcome) => {
-                    capacity.release();
-                    metrics.taskFinished(task, outcome);
-                  },
-                  log,
-                  now,
-                }),
-              }
-            : { config: api, predictor, capacity, ready: false, limiter: new ConcurrencyLimiter(api.predictor.threadsPerProcess) };
+            ? { config: api, host, capacity, ready: false, worker }
+            : { config: api, host, capacity, ready: false, worker, limiter: new ConcurrencyLimiter(host.capacity) };
         apis.set(api.name, runtime);
       }
 
@@ -242,6 +244,7 @@ export class PredictorRuntime {
         checkCallbackAddress,
         outbox,
         reports: dispatcher,
+        waiters,
         isShuttingDown: () => lifecycle.shuttingDown,
         onTaskCreated: (task) => metrics.taskSubmitted(task),
         onTaskFinished: (task, outcome) => metrics.taskFinished(task, outcome),
@@ -271,12 +274,17 @@ export class PredictorRuntime {
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
       if (works) dispatcher.start();
       // Another process may queue tasks and schedule reports in a shared engine: look for them now and then.
+      let polls = 0;
       const pollTimer =
         store.pollIntervalMs === undefined || !works
           ? undefined
           : setInterval(() => {
               for (const api of apis.values()) api.worker?.notifyQueued();
               dispatcher.notify();
+              // About once a second: a task running here cancelled through another process (DELETE /NAME/ID).
+              if (++polls % Math.max(1, Math.round(CANCEL_CHECK_MS / store.pollIntervalMs!)) === 0) {
+                for (const api of apis.values()) void api.worker?.stopCancelledElsewhere();
+              }
             }, store.pollIntervalMs).unref();
 
       const sweep = (): void => {
@@ -306,6 +314,7 @@ export class PredictorRuntime {
       log.info({ url: runtime.url, apis: [...apis.keys()] }, "serving");
       return runtime;
     } catch (error) {
+      await Promise.all([...hosts.values()].map((host) => host.close()));
       await sender.close();
       await store.close();
       throw error;
@@ -343,6 +352,7 @@ export class PredictorRuntime {
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
+    await Promise.all([...this.#apis.values()].map((api) => api.host.close()));
     await this.#dispatcher.stop(Math.max(0, deadline - Date.now()));
     await this.#sender.close();
     this.#server.closeAllConnections();
@@ -353,19 +363,21 @@ export class PredictorRuntime {
   }
 }
 
-async function loadPredictors(apis: readonly ApiConfig[]): Promise<Map<string, Predictor>> {
-  const predictors = new Map<string, Predictor>();
+/** Starts every API's host and loads its predictor in each worker, at once; all load errors are reported together. */
+async function loadHosts(apis: readonly ApiConfig[], log: Logger, now: () => number): Promise<Map<string, PredictorHost>> {
+  const hosts = new Map(apis.map((api) => [api.name, createHost(api, log, now)]));
+  const results = await Promise.allSettled([...hosts.values()].map((host) => host.load()));
   const errors: PredictorLoadError[] = [];
-  for (const api of apis) {
-    try {
-      predictors.set(api.name, await loadPredictor(api.predictor.path, api.predictor.config));
-    } catch (error) {
-      if (error instanceof PredictorLoadError) errors.push(error);
-      else throw error;
-    }
+  for (const result of results) {
+    if (result.status === "fulfilled") continue;
+    if (result.reason instanceof PredictorLoadError) errors.push(result.reason);
+    else errors.push(new PredictorLoadError("(unknown)", String(result.reason)));
   }
-  if (errors.length > 0) throw new PredictorsLoadError(errors);
-  return predictors;
+  if (errors.length > 0) {
+    await Promise.all([...hosts.values()].map((host) => host.close()));
+    throw new PredictorsLoadError(errors);
+  }
+  return hosts;
 }
 
 /** Awaits every setup() at once; an API starts working as soon as its own setup() finished. */
@@ -374,7 +386,7 @@ async function runSetups(apis: Map<string, ApiRuntime>, log: Logger, works: bool
     [...apis.values()].map(async (api) => {
       const started = Date.now();
       try {
-        await api.predictor.setup?.();
+        await api.host.setup();
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         log.error({ api: api.config.name, err: error }, "predictor setup() failed");

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerCertsCommand } from "../../toolkit/cli/certs-command.js";
 import { registerConformCommand } from "../../toolkit/cli/conform-command.js";
 import { registerReceiverCommand } from "../../toolkit/cli/receiver-command.js";
+import { registerInitCommand } from "./init-command.js";
 import { registerRedeliverCommand } from "./redeliver-command.js";
 import { registerServeCommand } from "./serve-command.js";
 
@@ -9,4 +10,11 @@ import { registerServeCommand } from "./serve-command.js";
 export type RegisterCommand = (program: Command) => void;
 
 /** Every verb of the CLI, in the order `--help` lists them. */
-export const commandModules: RegisterCommand[] = [registerServeCommand, registerRedeliverCommand, registerCertsCommand, registerReceiverCommand, registerConformCommand];
+export const commandModules: RegisterCommand[] = [
+  registerServeCommand,
+  registerRedeliverCommand,
+  registerInitCommand,
+  registerCertsCommand,
+  registerReceiverCommand,
+  registerConformCommand,
+];

@@ -158,7 +158,11 @@ async function serve(options: ServeOptions): Promise<number> {
       process.stderr.write(`${message}\n`);
       void runtime.close(0).then(() => resolve(ExitCode.failed));
     };
-    runtime.ready.catch((error: unknown) => stopFailed((error as Error).message));
+    // A predictor that cannot set up is a start-up error like one that cannot load: exit 2 with its message.
+    runtime.ready.catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).message}\n`);
+      void runtime.close(0).then(() => resolve(ExitCode.usage));
+    });
     // Nothing can be stored any more: exit, so a supervisor starts a runtime that resumes every committed task.
     void runtime.failed.then((error) => stopFailed(`${error.message}; exiting so the runtime can be restarted (committed tasks resume then)`));
     let signals = 0;

@@ -24,18 +24,31 @@ export interface ApiConfig {
   readonly name: string;
   readonly kind: "AsyncAPI" | "RealtimeAPI";
   readonly predictor: {
-    /** Absolute path of the predictor's TypeScript source. */
+    /** A TypeScript class, or a Cortex `PythonPredictor` file. */
+    readonly type: "typescript" | "python";
+    /** Absolute path of the predictor's source (.ts, or .py for python). */
     readonly path: string;
     /** Passed to the predictor's constructor as it is. */
     readonly config: Readonly<Record<string, unknown>>;
-    /** Predictions of this API running at once. */
+    /** Isolated workers (threads for typescript, processes for python); 1 when inProcess. */
+    readonly processesPerReplica: number;
+    /** Predictions each worker runs at once. */
     readonly threadsPerProcess: number;
+    /** typescript only: predict() runs on the server's event loop, not isolated. */
+    readonly inProcess: boolean;
+    /** python only: the interpreter, absolute when the config named a path, else looked up on PATH. */
+    readonly pythonExecutable: string;
     /** A slower predict() fails its task; undefined means no limit. */
     readonly predictTimeoutMs?: number;
   };
   readonly webhook: WebhookConfig;
   /** Tasks queued plus running above which a submit is answered 503. */
   readonly maxReplicaConcurrency: number;
+  /**
+   * SHA-256 (hex) of each of networking.api_keys: the keys themselves are not kept, so no log, answer or thread
+   * message can carry one. Empty or absent: the API is open.
+   */
+  readonly apiKeySha256?: readonly string[];
 }
 
 /** The whole loaded config. */

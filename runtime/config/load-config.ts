@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from "ajv";
+import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
@@ -154,6 +155,23 @@ function resolveApi(
     problem(at("predictor", "path"), `${predictorPath} is not a file (paths are relative to the config file's folder)`);
   }
 
+  const python = spec.predictor.type === "python";
+  if (python && spec.predictor.in_process) {
+    problem(at("predictor", "in_process"), "a python predictor always runs in its own processes; remove in_process (it is for typescript predictors)");
+  }
+  if (!python && spec.predictor.python_executable !== undefined) {
+    problem(at("predictor", "python_executable"), "only python predictors have an interpreter; remove python_executable or set type: python");
+  }
+  if (python && !predictorPath.endsWith(".py")) {
+    problem(at("predictor", "path"), `a python predictor is a .py file defining class PythonPredictor; ${spec.predictor.path} is not one`);
+  }
+  if (spec.predictor.in_process && spec.predictor.processes_per_replica > 1) {
+    warnings.push(`apis[${index}] (${spec.name}) runs in_process: processes_per_replica ${spec.predictor.processes_per_replica} is ignored (one event loop); threads_per_process still bounds predictions at once`);
+  }
+  const executable = spec.predictor.python_executable ?? "python3";
+  // With a slash it is a path (a venv's .venv/bin/python), relative to the config file; without one, PATH finds it.
+  const pythonExecutable = executable.includes("/") ? resolveFrom(dir, executable) : executable;
+
   const hook = spec.webhook;
   const callbackEnabled = hook.post_inference_hooks.includes("callback");
   let allowNetworksValid = true;
@@ -205,8 +223,19 @@ function resolveApi(
     }
   }
 
+  for (const [keyIndex, key] of spec.networking.api_keys.entries()) {
+    // Never quote the key: it is a secret, and the message goes to a terminal and CI logs.
+    if (!/^[\x21-\x7e]+$/.test(key)) {
+      problem(at("networking", "api_keys", keyIndex), "must be visible ASCII characters without spaces (it is sent in an Authorization header); check the environment variable it comes from");
+    } else if (key.length < 16) {
+      warnings.push(`apis[${index}].networking.api_keys[${keyIndex}] is ${key.length} characters; use a random key of 32 or more (openssl rand -hex 32)`);
+    }
+  }
+
   if (spec.kind === "RealtimeAPI" && (callbackEnabled || hook.default_callback_url !== undefined)) {
-    warnings.push(`apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result and sends no webhook, so its webhook settings are ignored`);
+    warnings.push(
+      `apis[${index}] (${spec.name}) is a RealtimeAPI: it answers with the result, so post_inference_hooks and default_callback_url are ignored; its other webhook settings apply to requests that name a response_webhook (Modelbit)`,
+    );
   } else if (!callbackEnabled && hook.default_callback_url !== undefined) {
     warnings.push(`apis[${index}] (${spec.name}) has a default_callback_url but post_inference_hooks does not list callback, so no report is sent`);
   }
@@ -215,9 +244,13 @@ function resolveApi(
     name: spec.name,
     kind: spec.kind,
     predictor: {
+      type: spec.predictor.type,
       path: predictorPath,
       config: spec.predictor.config,
+      processesPerReplica: spec.predictor.in_process ? 1 : spec.predictor.processes_per_replica,
       threadsPerProcess: spec.predictor.threads_per_process,
+      inProcess: spec.predictor.in_process,
+      pythonExecutable,
       ...(spec.predictor.predict_timeout_s === undefined ? {} : { predictTimeoutMs: spec.predictor.predict_timeout_s * 1000 }),
     },
     webhook: {
@@ -231,6 +264,7 @@ function resolveApi(
       allowNetworks: hook.allow_networks,
     },
     maxReplicaConcurrency: spec.autoscaling.max_replica_concurrency,
+    apiKeySha256: spec.networking.api_keys.map((key) => sha256Hex(key)),
   };
   return api;
 }
@@ -391,4 +425,9 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** SHA-256 of a key, hex: what the runtime keeps of an API key (see ApiConfig.apiKeySha256). */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
 }

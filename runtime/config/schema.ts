@@ -54,10 +54,13 @@ const apiSchema = {
       additionalProperties: false,
       required: ["type", "path"],
       properties: {
-        type: { const: "typescript" },
+        type: { enum: ["typescript", "python"] },
         path: { type: "string", minLength: 1 },
         config: { type: "object", default: {} },
+        processes_per_replica: { type: "integer", minimum: 1, maximum: 256, default: 1 },
         threads_per_process: { type: "integer", minimum: 1, maximum: 10000, default: 1 },
+        in_process: { type: "boolean", default: false },
+        python_executable: { type: "string", minLength: 1 },
         predict_timeout_s: { type: "number", exclusiveMinimum: 0, maximum: MAX_TIMER_S },
       },
     },
@@ -96,6 +99,15 @@ const apiSchema = {
         max_replica_concurrency: { type: "integer", minimum: 1, default: DEFAULT_MAX_REPLICA_CONCURRENCY },
       },
     },
+    networking: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // Each key's form is checked by the loader, whose messages never quote a key.
+        api_keys: { type: "array", items: { type: "string" }, default: [] },
+      },
+    },
   },
 } as const;
 
@@ -112,10 +124,13 @@ export interface RawApiSpec {
   name: string;
   kind: "AsyncAPI" | "RealtimeAPI";
   predictor: {
-    type: "typescript";
+    type: "typescript" | "python";
     path: string;
     config: Record<string, unknown>;
+    processes_per_replica: number;
     threads_per_process: number;
+    in_process: boolean;
+    python_executable?: string;
     predict_timeout_s?: number;
   };
   webhook: {
@@ -131,4 +146,5 @@ export interface RawApiSpec {
     allow_networks: string[];
   };
   autoscaling: { max_replica_concurrency: number };
+  networking: { api_keys: string[] };
 }

@@ -5,6 +5,7 @@ import { addCortexRoutes } from "./cortex-routes.js";
 import { errorHandler, notFound } from "./error-handler.js";
 import { DEFAULT_BODY_LIMIT_BYTES } from "./json-body.js";
 import { launchRoutes } from "./launch-routes.js";
+import { modelbitRoutes } from "./modelbit-routes.js";
 import { opsRoutes } from "./ops-routes.js";
 import { requestLog } from "./request-log.js";
 
@@ -46,6 +47,7 @@ export function createApp(options: AppOptions): Express {
   app.use(requestLog(log));
   const serveApis = options.serveApis ?? true;
   if (serveApis) app.use("/v1", launchRoutes(service, bodyLimitBytes));
+  if (serveApis) app.use("/v1", modelbitRoutes(service, bodyLimitBytes));
   for (const [prefix, router] of Object.entries(options.prefixedRoutes ?? {})) app.use(prefix, router);
   if (serveApis) addCortexRoutes(app, service, bodyLimitBytes);
   app.use(opsRoutes(apis, options.failure ?? (() => undefined)));

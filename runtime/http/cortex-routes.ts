@@ -1,6 +1,7 @@
 import type { Express, Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { SubmitRequest, TaskService } from "../tasks/task-service.js";
+import { requireApiKey } from "./api-keys.js";
 import { bodyText, jsonBody } from "./json-body.js";
 import { refuseUnknownQuery } from "./query-params.js";
 import { addRequestLogFields } from "./request-log.js";
@@ -19,7 +20,8 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
     "/:api",
     // The API is looked up before the body is read, so an unknown API is a 404 whatever was sent.
     jsonBody(bodyLimitBytes, (req, res) => {
-      service.api(String(req.params.api));
+      // And the key is checked before it is read: a caller without one costs no body read.
+      requireApiKey(service.api(String(req.params.api)).config, req);
       refuseUnknownQuery(req, ["callback_url"]);
       addRequestLogFields(res, { api: String(req.params.api) });
     }),
@@ -45,6 +47,7 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
 
   app.get("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    requireApiKey(service.api(String(req.params.api)).config, req);
     refuseUnknownQuery(req, []);
     const task = await service.get(String(req.params.api), String(req.params.id));
     res.status(200).type("application/json").send(cortexStatusJson(task));
@@ -52,11 +55,15 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
 
   app.delete("/:api/:id", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    requireApiKey(service.api(String(req.params.api)).config, req);
+    refuseUnknownQuery(req, []);
     res.status(200).json(await service.cancel(String(req.params.api), String(req.params.id)));
   });
 
   app.post("/:api/:id/redeliver", async (req, res) => {
     addRequestLogFields(res, { api: String(req.params.api), taskId: String(req.params.id) });
+    requireApiKey(service.api(String(req.params.api)).config, req);
+    refuseUnknownQuery(req, []);
     const task = await service.redeliver(String(req.params.api), String(req.params.id));
     res.status(202).json({ id: task.id, status: task.status, ...(task.webhook ? { webhook: webhookView(task.webhook) } : {}) });
   });
@@ -65,7 +72,8 @@ export function addCortexRoutes(app: Express, service: TaskService, bodyLimitByt
   app.post("/:api/redeliver-failed", async (req, res) => {
     const apiName = String(req.params.api);
     addRequestLogFields(res, { api: apiName });
-    service.api(apiName);
+    requireApiKey(service.api(apiName).config, req);
+    refuseUnknownQuery(req, ["since", "limit"]);
     const sinceText = singleQuery(req, "since");
     if (sinceText === undefined) {
       throw new RequestError(ErrorCode.badRequest, 400, `the since query parameter is required, e.g. POST /${apiName}/redeliver-failed?since=2h`);

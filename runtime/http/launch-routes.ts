@@ -1,14 +1,15 @@
 import { Ajv, type ErrorObject } from "ajv";
-import { Router } from "express";
+import { Router, type Request } from "express";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { CallbackTarget } from "../tasks/task.js";
 import type { TaskService } from "../tasks/task-service.js";
 import { singleHeader, singleQuery } from "./cortex-routes.js";
+import { keyOpens, requireApiKey } from "./api-keys.js";
 import { jsonBody } from "./json-body.js";
 import { refuseUnknownQuery } from "./query-params.js";
 import { parseLaunchCallbackAuth } from "./launch-callback-auth.js";
 import { addRequestLogFields } from "./request-log.js";
-import { launchStatusJson } from "./views.js";
+import { launchEndpointView, launchStatusJson, launchSyncAnswerJson } from "./views.js";
 
 /** The body the Launch client sends (`EndpointPredictV1Request`); absent fields arrive as null. */
 interface LaunchTaskRequest {
@@ -75,22 +76,81 @@ const validateLaunchTaskRequest = ajv.compile<LaunchTaskRequest>({
 const LAUNCH_TASK_QUERY = ["model_endpoint_name", "model_endpoint_id"];
 
 /**
- * The Launch surface (contract section 3): `POST /v1/async-tasks?model_endpoint_name=NAME` and
- * `GET /v1/async-tasks/ID`, mounted at `/v1`. A thin adapter over the same TaskService as the Cortex surface.
+ * The endpoint a Launch task route names: `model_endpoint_id` (what the official client sends: the id from
+ * `GET /v1/model-endpoints`, which is the API's name) or `model_endpoint_name`.
+ */
+function endpointOf(req: Request, route: string): string {
+  const id = singleQuery(req, "model_endpoint_id");
+  const name = singleQuery(req, "model_endpoint_name");
+  if (id !== undefined && name !== undefined && id !== name) {
+    throw new RequestError(ErrorCode.badRequest, 400, `model_endpoint_id "${id}" and model_endpoint_name "${name}" name different endpoints; give one of them`);
+  }
+  const apiName = id ?? name;
+  if (apiName === undefined) {
+    throw new RequestError(ErrorCode.badRequest, 400, `the model_endpoint_id (or model_endpoint_name) query parameter is required; POST /v1/${route}?model_endpoint_id=NAME`);
+  }
+  return apiName;
+}
+
+/** Before a task request's body is read: only known query parameters, a known endpoint, and a key that opens it. */
+function checkTaskRequest(service: TaskService, req: Request): void {
+  refuseUnknownQuery(req, LAUNCH_TASK_QUERY);
+  const apiName = singleQuery(req, "model_endpoint_id") ?? singleQuery(req, "model_endpoint_name");
+  if (apiName !== undefined) requireApiKey(service.api(apiName).config, req);
+}
+
+/** The body of a Launch task request, validated; a 400 saying what is wrong otherwise. */
+function launchBody(req: Request): LaunchTaskRequest {
+  const body = req.body as unknown;
+  if (!validateLaunchTaskRequest(body)) {
+    throw new RequestError(ErrorCode.badRequest, 400, describeLaunchBodyError(validateLaunchTaskRequest.errors ?? []));
+  }
+  return body;
+}
+
+/**
+ * The Launch surface (contract section 3), mounted at `/v1`: the model-endpoint listing the official client looks
+ * up first, `POST /v1/async-tasks`, `GET /v1/async-tasks/ID` and `POST /v1/sync-tasks`. A thin adapter over the same
+ * TaskService as the Cortex surface.
  */
 export function launchRoutes(service: TaskService, bodyLimitBytes: number): Router {
   const router = Router();
 
-  router.post("/async-tasks", jsonBody(bodyLimitBytes, (req) => refuseUnknownQuery(req, LAUNCH_TASK_QUERY)), async (req, res) => {
-    const apiName = singleQuery(req, "model_endpoint_name");
-    if (apiName === undefined) {
-      throw new RequestError(ErrorCode.badRequest, 400, "the model_endpoint_name query parameter is required; POST /v1/async-tasks?model_endpoint_name=NAME");
+  router.get("/model-endpoints", (req, res) => {
+    refuseUnknownQuery(req, ["name"]);
+    const name = singleQuery(req, "name");
+    // Only the APIs without keys and those the request's key opens: a key shows what it opens, nothing more.
+    const names = service.apiNames.filter((apiName) => (name === undefined || apiName === name) && keyOpens(service.api(apiName).config, req.headers.authorization));
+    res.status(200).json({ model_endpoints: names.map((apiName) => launchEndpointView(service.api(apiName))) });
+  });
+
+  router.get("/model-endpoints/:id", (req, res) => {
+    refuseUnknownQuery(req, []);
+    const api = service.api(String(req.params.id));
+    requireApiKey(api.config, req);
+    res.status(200).json(launchEndpointView(api));
+  });
+
+  router.post("/sync-tasks", jsonBody(bodyLimitBytes, (req) => checkTaskRequest(service, req)), async (req, res) => {
+    const apiName = endpointOf(req, "sync-tasks");
+    const api = service.api(apiName);
+    addRequestLogFields(res, { api: apiName });
+    if (api.config.kind !== "RealtimeAPI") {
+      throw new RequestError(ErrorCode.badRequest, 400, `endpoint "${apiName}" is async (an AsyncAPI); queue a task with POST /v1/async-tasks?model_endpoint_id=${apiName}`);
     }
+    const body = launchBody(req);
+    if ((body.callback_url ?? null) !== null || (body.callback_auth ?? null) !== null) {
+      throw new RequestError(ErrorCode.badRequest, 400, "a sync task answers with its result and sends no report; leave out callback_url and callback_auth");
+    }
+    const outcome = await service.predictNow(apiName, JSON.stringify(body.args), singleHeader(req, "x-request-id"));
+    // Launch answers 200 either way and says FAILURE in the body: the client raises on any other status.
+    res.status(200).type("application/json").send(launchSyncAnswerJson(outcome));
+  });
+
+  router.post("/async-tasks", jsonBody(bodyLimitBytes, (req) => checkTaskRequest(service, req)), async (req, res) => {
+    const apiName = endpointOf(req, "async-tasks");
     service.api(apiName);
-    const body = req.body as unknown;
-    if (!validateLaunchTaskRequest(body)) {
-      throw new RequestError(ErrorCode.badRequest, 400, describeLaunchBodyError(validateLaunchTaskRequest.errors ?? []));
-    }
+    const body = launchBody(req);
     const parsedAuth = parseLaunchCallbackAuth(body.callback_auth);
     if ("problem" in parsedAuth) throw new RequestError(ErrorCode.callbackInvalid, 400, parsedAuth.problem);
     const idempotencyKey = singleHeader(req, "x-request-id");
@@ -113,6 +173,8 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
     addRequestLogFields(res, { taskId: String(req.params.id) });
     refuseUnknownQuery(req, []);
     const task = await service.get(undefined, String(req.params.id));
+    // Known only once the task is read: its API decides which key opens it.
+    requireApiKey(service.api(task.api).config, req);
     addRequestLogFields(res, { api: task.api });
     res.status(200).type("application/json").send(launchStatusJson(task));
   });

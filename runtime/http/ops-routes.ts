@@ -19,8 +19,10 @@ export function opsRoutes(apis: ReadonlyMap<string, ApiRuntime>, failure: () => 
       return;
     }
     const waiting = [...apis.values()].filter((api) => !api.ready).map((api) => api.config.name);
-    if (waiting.length === 0) res.status(200).json({ ready: true });
-    else res.status(503).json({ ready: false, waiting_for_setup: waiting });
+    // Set up once, but every worker is dead or restarting now (a crash, a timeout, a worker that keeps dying).
+    const restarting = [...apis.values()].filter((api) => api.ready && api.host.readyWorkers === 0).map((api) => api.config.name);
+    if (waiting.length === 0 && restarting.length === 0) res.status(200).json({ ready: true });
+    else res.status(503).json({ ready: false, ...(waiting.length > 0 ? { waiting_for_setup: waiting } : {}), ...(restarting.length > 0 ? { workers_restarting: restarting } : {}) });
   });
   return router;
 }

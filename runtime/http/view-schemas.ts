@@ -38,6 +38,15 @@ export const cortexStatusViewSchema = {
   },
 } as const;
 
+/** What predict() returned, wrapped as Launch's task answers carry it (the Launch client reads `result.result`). */
+const launchWrappedResultSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["result"],
+  description: "Status SUCCESS: `{\"result\": <what predict() returned>}`. (Webhook reports carry the bare value.)",
+  properties: { result: { description: "What predict() returned." } },
+} as const;
+
 /** `GET /v1/async-tasks/ID` answer (Launch surface), as `launchStatusJson` builds it. */
 export const launchStatusViewSchema = {
   title: "LaunchTaskStatus",
@@ -46,8 +55,11 @@ export const launchStatusViewSchema = {
   required: ["task_id", "status"],
   properties: {
     task_id: { type: "string", minLength: 1 },
-    status: { enum: ["PENDING", "STARTED", "SUCCESS", "FAILURE"] },
-    result: { description: "What predict() returned (status SUCCESS)." },
+    status: {
+      enum: ["PENDING", "SUCCESS", "FAILURE"],
+      description: "PENDING while queued or running (the Launch client polls on PENDING and raises on any other unfinished status).",
+    },
+    result: launchWrappedResultSchema,
     traceback: { type: "string", description: 'The stack of the error predict() threw (status FAILURE), or "cancelled" for a cancelled task.' },
     webhook: webhookViewSchema,
   },
@@ -128,4 +140,42 @@ export const conflictBodySchema = {
     status: { enum: ["in_queue", "in_progress", "completed", "failed", "cancelled"], description: "The task's status now." },
     webhook: webhookViewSchema,
   },
+} as const;
+
+/** `POST /v1/sync-tasks` answer, as `launchSyncAnswerJson` builds it. */
+export const launchSyncAnswerSchema = {
+  title: "LaunchSyncTaskAnswer",
+  type: "object",
+  additionalProperties: false,
+  required: ["status"],
+  properties: {
+    status: { enum: ["SUCCESS", "FAILURE"] },
+    result: launchWrappedResultSchema,
+    traceback: { type: "string", description: "Status FAILURE: the stack of the error predict() threw." },
+  },
+} as const;
+
+/** One model endpoint of `GET /v1/model-endpoints`, as `launchEndpointView` builds it. */
+export const launchModelEndpointSchema = {
+  title: "LaunchModelEndpoint",
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "name", "endpoint_type", "status", "post_inference_hooks"],
+  properties: {
+    id: { type: "string", description: "The API's name: what model_endpoint_id takes." },
+    name: { type: "string" },
+    endpoint_type: { enum: ["async", "sync"], description: "async: an AsyncAPI (POST /v1/async-tasks); sync: a RealtimeAPI (POST /v1/sync-tasks)." },
+    status: { enum: ["READY", "UPDATE_PENDING"], description: "UPDATE_PENDING while the predictor's setup() runs." },
+    post_inference_hooks: { type: "array", items: { type: "string" } },
+    default_callback_url: { type: "string", description: "Where reports go by default, without its query string." },
+  },
+} as const;
+
+/** `GET /v1/model-endpoints` answer. */
+export const launchModelEndpointsSchema = {
+  title: "LaunchModelEndpoints",
+  type: "object",
+  additionalProperties: false,
+  required: ["model_endpoints"],
+  properties: { model_endpoints: { type: "array", items: launchModelEndpointSchema } },
 } as const;

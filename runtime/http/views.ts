@@ -1,6 +1,8 @@
 import { LAUNCH_CANCELLED_TRACEBACK } from "../outbox/report.js";
 import { RawJson, stringifyMembers, type JsonMembers } from "../shared/raw-json.js";
-import type { TaskRecord, TaskStatus, WebhookState } from "../tasks/task.js";
+import type { ApiRuntime } from "../tasks/task-service.js";
+import type { TaskOutcome, TaskRecord, TaskStatus, WebhookState } from "../tasks/task.js";
+import { redactCallbackUrl } from "../webhook/callback-url.js";
 
 /** The `webhook` object of a status answer (the same on every surface). */
 export interface WebhookView {
@@ -10,8 +12,17 @@ export interface WebhookView {
   last_error?: string;
 }
 
-/** Launch task statuses, by Cortex status: the Launch client knows no cancelled status, so a cancel is a FAILURE. */
-const LAUNCH_STATUS = { in_queue: "PENDING", in_progress: "STARTED", completed: "SUCCESS", failed: "FAILURE", cancelled: "FAILURE" } as const;
+/**
+ * Launch task statuses, by Cortex status. The official client polls while the status is PENDING and raises
+ * "Unrecognized status" on anything but PENDING, SUCCESS and FAILURE, so a running task reads PENDING too (as Launch's
+ * own server shows it), and a cancel, which it has no word for, is a FAILURE.
+ */
+const LAUNCH_STATUS = { in_queue: "PENDING", in_progress: "PENDING", completed: "SUCCESS", failed: "FAILURE", cancelled: "FAILURE" } as const;
+
+/** Wraps a result's JSON text as Launch's task answers carry it, `{"result": <value>}`, without parsing it. */
+function launchResult(resultJson: string): RawJson {
+  return new RawJson(`{"result":${resultJson}}`);
+}
 
 /** The webhook state in wire form. */
 export function webhookView(state: WebhookState): WebhookView {
@@ -39,9 +50,45 @@ export function cortexStatusJson(task: TaskRecord): string {
 export function launchStatusJson(task: TaskRecord): string {
   const outcome = task.outcome;
   const members: Record<string, unknown> = { task_id: task.id, status: LAUNCH_STATUS[task.status satisfies TaskStatus] };
-  if (outcome?.status === "completed") members.result = new RawJson(outcome.resultJson);
+  if (outcome?.status === "completed") members.result = launchResult(outcome.resultJson);
   if (outcome?.status === "failed") members.traceback = outcome.traceback ?? outcome.error;
   if (outcome?.status === "cancelled") members.traceback = LAUNCH_CANCELLED_TRACEBACK;
   if (task.webhook) members.webhook = webhookView(task.webhook);
   return stringifyMembers(members satisfies JsonMembers);
+}
+
+/** `POST /v1/sync-tasks` answer: `{"status":"SUCCESS","result":{"result":<value>}}` or `{"status":"FAILURE","traceback"}`. */
+export function launchSyncAnswerJson(outcome: TaskOutcome): string {
+  switch (outcome.status) {
+    case "completed":
+      return stringifyMembers({ status: "SUCCESS", result: launchResult(outcome.resultJson) });
+    case "failed":
+      return stringifyMembers({ status: "FAILURE", traceback: outcome.traceback ?? outcome.error });
+    case "cancelled":
+      return stringifyMembers({ status: "FAILURE", traceback: LAUNCH_CANCELLED_TRACEBACK });
+  }
+}
+
+/** One entry of `GET /v1/model-endpoints`, as the Launch client builds its ModelEndpoint from it. */
+export interface LaunchEndpointView {
+  id: string;
+  name: string;
+  endpoint_type: "async" | "sync";
+  status: "READY" | "UPDATE_PENDING";
+  post_inference_hooks: string[];
+  default_callback_url?: string;
+}
+
+/** An API as a Launch model endpoint; its id is its name. The default callback URL is shown without its query. */
+export function launchEndpointView(api: ApiRuntime): LaunchEndpointView {
+  const { config } = api;
+  const view: LaunchEndpointView = {
+    id: config.name,
+    name: config.name,
+    endpoint_type: config.kind === "AsyncAPI" ? "async" : "sync",
+    status: api.ready ? "READY" : "UPDATE_PENDING",
+    post_inference_hooks: config.webhook.callbackEnabled ? ["callback"] : [],
+  };
+  if (config.kind === "AsyncAPI" && config.webhook.defaultCallbackUrl !== undefined) view.default_callback_url = redactCallbackUrl(config.webhook.defaultCallbackUrl);
+  return view;
 }

@@ -65,11 +65,20 @@ export class RuntimeMetrics {
       registers,
       collect() {
         for (const [name, api] of live()) {
-          const running = api.worker?.running ?? api.limiter?.active ?? 0;
-          const waiting = api.worker ? Math.max(0, api.capacity.inUse - running) : (api.limiter?.waiting ?? 0);
+          const running = (api.worker?.running ?? 0) + (api.limiter?.active ?? 0);
+          const waiting = api.limiter === undefined ? Math.max(0, api.capacity.inUse - running) : api.limiter.waiting;
           this.set({ api: name, status: "in_queue" }, waiting);
           this.set({ api: name, status: "in_progress" }, running);
         }
+      },
+    });
+    new Gauge({
+      name: "predictor_runtime_workers_ready",
+      help: "Predictor workers per API that finished setup and take predictions (0 while every worker is being replaced or backing off after crashes; /readyz is then 503).",
+      labelNames: ["api"],
+      registers,
+      collect() {
+        for (const [name, api] of live()) this.set({ api: name }, api.host.readyWorkers);
       },
     });
     new Gauge({

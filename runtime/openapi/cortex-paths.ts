@@ -83,7 +83,7 @@ function redeliverFailedOperation(api: ApiConfig): OperationObject {
         in: "query",
         required: true,
         description: "Tasks finished since: a duration back from now (90s, 30m, 2h, 7d) or an ISO 8601 time.",
-        schema: { type: "string" },
+        schema: { anyOf: [{ type: "string", pattern: "^\\d+(\\.\\d+)?[smhd]$" }, { type: "string", format: "date-time" }] },
         example: "2h",
       },
       { name: "limit", in: "query", required: false, description: "Most reports per call.", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
@@ -142,7 +142,9 @@ function statusOperation(api: ApiConfig): OperationObject {
     parameters: [taskIdParameter],
     responses: {
       "200": { description: "The task.", content: { "application/json": { schema: cortexStatusViewSchema } } },
+      "400": ERROR_RESPONSES.badQuery,
       "404": ERROR_RESPONSES.notFoundTask,
+      "503": ERROR_RESPONSES.storeUnavailable,
     },
   };
 }

@@ -11,7 +11,12 @@ export function errorResponse(description: string): ResponseObject {
  * client reading one operation sees exactly the statuses it has to handle.
  */
 export const ERROR_RESPONSES = {
-  badJson: errorResponse("The body is empty or not valid JSON, or a parameter is invalid (callback_url, x-request-id, or one given twice)."),
+  badJson: errorResponse(
+    "The body is empty, not valid JSON, or nested deeper than 256 levels of arrays and objects, or a parameter is invalid (callback_url, x-request-id, one given twice, or one the operation does not take).",
+  ),
+  badPath: errorResponse("The path is not valid percent-encoding."),
+  badQuery: errorResponse("A query parameter the operation does not take, or a path that is not valid percent-encoding."),
+  storeUnavailable: errorResponse("The task store failed or did not answer in time; retry in a few seconds."),
   notFoundTask: errorResponse("No such task (results are kept 7 days)."),
   tooLarge: errorResponse("The body is over the limit (10 MiB unless the runtime runs with --max-body-mib)."),
   notJson: errorResponse("The body is not sent as application/json (or application/*+json) in UTF-8."),

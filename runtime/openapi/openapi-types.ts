@@ -54,7 +54,14 @@ export interface OperationObject {
   requestBody?: RequestBodyObject;
   responses: Record<string, ResponseObject>;
   callbacks?: Record<string, CallbackObject>;
+  /** Alternatives, each naming the schemes it needs; `{}` means none is needed. */
+  security?: Array<Record<string, string[]>>;
 }
+
+/** OpenAPI Security Scheme Object (the kinds this runtime declares). */
+export type SecuritySchemeObject =
+  | { type: "http"; scheme: "bearer" | "basic"; description?: string }
+  | { type: "apiKey"; in: "header"; name: string; description?: string };
 
 /** OpenAPI Path Item Object (only the methods this runtime serves). */
 export interface PathItemObject {
@@ -81,5 +88,5 @@ export interface OpenApiDocument {
   info: { title: string; version: string; description?: string; license?: { name: string; identifier?: string } };
   tags: TagObject[];
   paths: Record<string, PathItemObject>;
-  components: { schemas: Record<string, JsonSchema> };
+  components: { schemas: Record<string, JsonSchema>; securitySchemes?: Record<string, SecuritySchemeObject> };
 }

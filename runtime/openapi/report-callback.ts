@@ -1,6 +1,7 @@
 import type { ApiConfig } from "../config/api-config.js";
 import { buildReport } from "../outbox/report.js";
-import { cortexReportSchema, launchReportSchema } from "../outbox/report-schema.js";
+import { MODELBIT_BATCH_ID_HEADER } from "../outbox/report.js";
+import { cortexReportSchema, launchReportSchema, modelbitReportSchema } from "../outbox/report-schema.js";
 import type { ReportFormat } from "../tasks/task.js";
 import { VERSION } from "../version.js";
 import type { CallbackObject, ParameterObject } from "./openapi-types.js";
@@ -9,6 +10,8 @@ import type { CallbackObject, ParameterObject } from "./openapi-types.js";
 export const CORTEX_CALLBACK_EXPRESSION = "{$request.query.callback_url}";
 /** Where a Launch-surface report goes: the body's `callback_url` (else the endpoint's default). */
 export const LAUNCH_CALLBACK_EXPRESSION = "{$request.body#/callback_url}";
+/** Where a Modelbit answer goes: the body's `response_webhook`. */
+export const MODELBIT_CALLBACK_EXPRESSION = "{$request.body#/response_webhook}";
 /** Name of the callback entry on every async operation. */
 export const REPORT_CALLBACK_NAME = "report";
 
@@ -36,7 +39,8 @@ export interface ReportCallbackOptions {
 export function reportCallbacks(options: ReportCallbackOptions): Record<string, CallbackObject> | undefined {
   const { format, apis, operationId } = options;
   if (apis.length === 0) return undefined;
-  const expression = format === "launch" ? LAUNCH_CALLBACK_EXPRESSION : CORTEX_CALLBACK_EXPRESSION;
+  const expression = format === "launch" ? LAUNCH_CALLBACK_EXPRESSION : format === "modelbit" ? MODELBIT_CALLBACK_EXPRESSION : CORTEX_CALLBACK_EXPRESSION;
+  const schema = format === "launch" ? launchReportSchema : format === "modelbit" ? modelbitReportSchema : cortexReportSchema;
   const finishedAt = EXAMPLE_FINISHED_AT;
   const taskId = "3f0c6f5e-8f5e-4a5c-9b1e-2d7c1f0e9a11";
   return {
@@ -46,13 +50,13 @@ export function reportCallbacks(options: ReportCallbackOptions): Record<string, 
           operationId,
           summary: "The task's report (webhook), sent once it finished",
           description: describeDelivery(format, apis),
-          parameters: reportHeaderParameters(apis),
+          parameters: reportHeaderParameters(apis, format),
           requestBody: {
             required: true,
             description: "One terminal report per task. The body is built once, when the task finishes: every retry sends the same bytes.",
             content: {
               "application/json": {
-                schema: format === "launch" ? launchReportSchema : cortexReportSchema,
+                schema,
                 // Built by the same function that builds real reports, so the examples cannot drift either.
                 examples: {
                   completed: { summary: "predict() returned", value: buildReport(taskId, format, { status: "completed", resultJson: "7", finishedAt }) },
@@ -85,7 +89,7 @@ export function reportCallbacks(options: ReportCallbackOptions): Record<string, 
 }
 
 /** The headers of contract section 4 (content-type is implied by the request body, as OpenAPI requires). */
-function reportHeaderParameters(apis: readonly ApiConfig[]): ParameterObject[] {
+function reportHeaderParameters(apis: readonly ApiConfig[], format: ReportFormat): ParameterObject[] {
   const signing = apis.filter((api) => api.webhook.signingSecret !== undefined).map((api) => api.name);
   const headers: ParameterObject[] = [
     {
@@ -119,6 +123,15 @@ function reportHeaderParameters(apis: readonly ApiConfig[]): ParameterObject[] {
       example: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
     });
   }
+  if (format === "modelbit") {
+    headers.push({
+      name: MODELBIT_BATCH_ID_HEADER,
+      in: "header",
+      required: true,
+      description: "The batchId the request was answered with (the task id).",
+      schema: { type: "string", minLength: 1 },
+    });
+  }
   headers.push(
     {
       name: "x-request-id",
@@ -146,7 +159,9 @@ function describeDelivery(format: ReportFormat, apis: readonly ApiConfig[]): str
       ? "the request body's `callback_url`, else to the endpoint's configured `default_callback_url`"
       : "the `callback_url` query parameter of the submit, else to the API's configured `default_callback_url`";
   const lines = [
-    `POSTed to ${urlSource} (not published here: a callback URL may carry a token). Without either, no report is sent and the task's webhook shows \`skipped\`.`,
+    format === "modelbit"
+      ? "POSTed to the request body's `response_webhook`, whatever post_inference_hooks says (the request asked for it): the body the synchronous call would have answered."
+      : `POSTed to ${urlSource} (not published here: a callback URL may carry a token). Without either, no report is sent and the task's webhook shows \`skipped\`.`,
     "",
     "Any 2xx answer delivers it. The body is JSON; `webhook-id` is stable across retries, so a receiver deduplicates on it.",
   ];

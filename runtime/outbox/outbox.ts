@@ -68,6 +68,8 @@ export class Outbox implements TaskFinisher {
       api: task.api,
       url: delivery.url,
       ...(delivery.auth === undefined ? {} : { auth: delivery.auth }),
+      ...(delivery.headers === undefined ? {} : { headers: delivery.headers }),
+      ...(delivery.ignoreTimeout === undefined ? {} : { ignoreTimeout: delivery.ignoreTimeout }),
       body: delivery.body,
       webhookId: delivery.webhookId,
       status: "pending",

@@ -2,6 +2,7 @@ import type { ApiConfig } from "../config/api-config.js";
 import type { NewDelivery } from "../tasks/delivery.js";
 import type { CallbackAuth, TaskRecord } from "../tasks/task.js";
 import { firstAttemptDelay } from "../webhook/retry-policy.js";
+import { reportHeadersOf } from "./report.js";
 
 /** The `webhook-id` of a task's report: stable across retries, and across a crash that re-runs the task. */
 export function webhookIdOf(taskId: string): string {
@@ -15,7 +16,7 @@ export function webhookIdOf(taskId: string): string {
  */
 export function planDelivery(api: ApiConfig, task: TaskRecord, body: string, now: number, random?: () => number): NewDelivery | null {
   const url = task.callback?.url ?? api.webhook.defaultCallbackUrl;
-  if (!api.webhook.callbackEnabled) {
+  if (!api.webhook.callbackEnabled && task.callback?.requested !== true) {
     return task.callback?.url === undefined
       ? null
       : { status: "skipped", reason: `not sent: API ${api.name} does not list callback in webhook.post_inference_hooks` };
@@ -26,10 +27,14 @@ export function planDelivery(api: ApiConfig, task: TaskRecord, body: string, now
   // Only per-request credentials are stored; the API's defaults are read from the config at send time, so they
   // never reach the disk and a rotated password applies to reports already queued.
   const auth = task.callback?.auth;
+  const headers = reportHeadersOf(task.id, task.format);
+  const ignoreTimeout = task.callback?.ignoreTimeout;
   return {
     status: "pending",
     url,
     ...(auth === undefined ? {} : { auth }),
+    ...(headers === undefined ? {} : { headers }),
+    ...(ignoreTimeout === undefined ? {} : { ignoreTimeout }),
     body,
     webhookId: webhookIdOf(task.id),
     nextAttemptAt: now + firstAttemptDelay(api.webhook, random),

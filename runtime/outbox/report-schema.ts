@@ -102,3 +102,24 @@ export const cortexReportSchema = { oneOf: [cortexCompletedReportSchema, cortexF
 
 /** Any Launch-surface report (`LaunchReport`). */
 export const launchReportSchema = { oneOf: [launchSuccessReportSchema, launchFailureReportSchema] } as const;
+
+/** A Modelbit answer whose predict() returned: `{"data": <result>}` (a batch: `[[ID, result], ...]`). */
+export const modelbitDataSchema = {
+  title: "ModelbitData",
+  type: "object",
+  additionalProperties: false,
+  required: ["data"],
+  properties: { data: { description: "What predict() returned; for a batch, [[ID, result], ...] sorted by ID." } },
+} as const;
+
+/** A Modelbit answer whose predict() failed: `{"error": "..."}`. */
+export const modelbitErrorSchema = {
+  title: "ModelbitError",
+  type: "object",
+  additionalProperties: false,
+  required: ["error"],
+  properties: { error: { type: "string", description: "What predict() threw (a batch: which item, and its error)." } },
+} as const;
+
+/** The Modelbit answer: the synchronous call's body, and what its response_webhook receives. */
+export const modelbitReportSchema = { oneOf: [modelbitDataSchema, modelbitErrorSchema] } as const;

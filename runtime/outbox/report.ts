@@ -7,6 +7,9 @@ export type CortexReport =
   | { id: string; status: "failed"; error: string; timestamp: string }
   | { id: string; status: "cancelled"; timestamp: string };
 
+/** The Modelbit-surface report: the body the synchronous call would have answered. */
+export type ModelbitReport = { data: unknown } | { error: string };
+
 /** The Launch-surface report (contract section 4). */
 export interface LaunchReport {
   task_id: string;
@@ -21,11 +24,12 @@ export const LAUNCH_CANCELLED_TRACEBACK = "cancelled";
 
 /**
  * The members of a task's one terminal report, in the format of the surface it came in through, the result as the
- * JSON text it was serialized to. Both formats put `timestamp` last (see {@link finishedAtOfReport}).
+ * JSON text it was serialized to. The Cortex and Launch formats put `timestamp` last (see {@link finishedAtOfReport}).
  */
 function reportMembers(taskId: string, format: ReportFormat, outcome: TaskOutcome): JsonMembers {
   // When the task finished, not when this attempt is sent: retries carry the same body.
   const timestamp = new Date(outcome.finishedAt).toISOString();
+  if (format === "modelbit") return modelbitAnswerMembers(outcome);
   if (format === "launch") {
     switch (outcome.status) {
       case "completed":
@@ -46,9 +50,38 @@ function reportMembers(taskId: string, format: ReportFormat, outcome: TaskOutcom
   }
 }
 
+/**
+ * Modelbit's answer, the same whether it is the synchronous call's body or POSTed to its response_webhook:
+ * `{"data": <result>}`, or `{"error": "..."}` when predict() failed (a batch's result is already `[[ID, result], ...]`).
+ * It has no timestamp: Modelbit's body has none.
+ */
+function modelbitAnswerMembers(outcome: TaskOutcome): JsonMembers {
+  switch (outcome.status) {
+    case "completed":
+      return { data: new RawJson(outcome.resultJson) };
+    case "failed":
+      return { error: outcome.error };
+    case "cancelled":
+      return { error: "the request was cancelled" };
+  }
+}
+
+/** Headers a report of this format carries besides the standard ones: Modelbit's `x-mb-batch-id` (the task id). */
+export function reportHeadersOf(taskId: string, format: ReportFormat): Record<string, string> | undefined {
+  return format === "modelbit" ? { [MODELBIT_BATCH_ID_HEADER]: taskId } : undefined;
+}
+
+/** The header naming a Modelbit request's batch, on the immediate answer and on the webhook POST. */
+export const MODELBIT_BATCH_ID_HEADER = "x-mb-batch-id";
+
+/** Modelbit's answer as JSON text (see {@link modelbitAnswerMembers}). */
+export function modelbitAnswerJson(outcome: TaskOutcome): string {
+  return stringifyMembers(modelbitAnswerMembers(outcome));
+}
+
 /** The report as an object (OpenAPI examples, the conformance suite, tests). */
-export function buildReport(taskId: string, format: ReportFormat, outcome: TaskOutcome): CortexReport | LaunchReport {
-  return parseMembers(reportMembers(taskId, format, outcome)) as unknown as CortexReport | LaunchReport;
+export function buildReport(taskId: string, format: ReportFormat, outcome: TaskOutcome): CortexReport | LaunchReport | ModelbitReport {
+  return parseMembers(reportMembers(taskId, format, outcome)) as unknown as CortexReport | LaunchReport | ModelbitReport;
 }
 
 /** The report's body, sent as it is on every attempt: the result's JSON text is embedded, never parsed. */

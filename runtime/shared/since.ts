@@ -8,7 +8,8 @@ const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600
 export function parseSince(text: string, now: number): { at: number } | { problem: string } {
   const trimmed = text.trim();
   const duration = /^(\d+(?:\.\d+)?)([smhd])$/.exec(trimmed);
-  if (duration !== null) return { at: now - Number(duration[1]) * UNIT_MS[duration[2]!]! };
+  // No earlier than 1970: nothing finished before, and an earlier time has no RFC 3339 form to answer with.
+  if (duration !== null) return { at: Math.max(0, now - Number(duration[1]) * UNIT_MS[duration[2]!]!) };
   if (/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
     const at = Date.parse(trimmed);
     if (!Number.isNaN(at)) return { at };

@@ -6,7 +6,7 @@
  * Data model, under PREFIX:
  *   seq                  INCR counter: the queue's order
  *   apis                 SET of API names that ever had a task
- *   task:ID              HASH id api format payload status created_at seq [idem callback started_at owner
+ *   task:ID              HASH id api format payload status created_at seq [idem callback batch started_at owner
  *                             finished_at outcome skip_reason]
  *   idem:API             HASH idempotency key -> task id
  *   queue:API            ZSET task id -> seq: the API's queued tasks, oldest first
@@ -48,7 +48,7 @@ local function release_lease(id)
 end
 `;
 
-/** ARGV: prefix id api format idem payload callback createdAt startedAt owner. Returns {created, task}. */
+/** ARGV: prefix id api format idem payload callback createdAt startedAt owner batch. Returns {created, task}. */
 const CREATE_TASK = `${PRELUDE}
 local id, api, idem = ARGV[2], ARGV[3], ARGV[5]
 if idem ~= '' then
@@ -66,6 +66,7 @@ if idem ~= '' then
   redis.call('HSET', p .. 'idem:' .. api, idem, id)
 end
 if ARGV[7] ~= '' then redis.call('HSET', key, 'callback', ARGV[7]) end
+if ARGV[11] == '1' then redis.call('HSET', key, 'batch', '1') end
 redis.call('SADD', p .. 'apis', api)
 redis.call('ZADD', p .. 'tasks', seq, id)
 if started == '' then
@@ -117,6 +118,15 @@ local function finish_task(id)
   local api = redis.call('HGET', key, 'api')
   redis.call('HSET', key, 'status', ARGV[3], 'finished_at', ARGV[4], 'outcome', ARGV[5])
   redis.call('HDEL', key, 'owner')
+  -- The request's credentials leave the task once it finishes: its report (if any) keeps its own copy.
+  local callback = redis.call('HGET', key, 'callback')
+  if callback then
+    local target = cjson.decode(callback)
+    if target.auth ~= nil then
+      target.auth = nil
+      if next(target) == nil then redis.call('HDEL', key, 'callback') else redis.call('HSET', key, 'callback', cjson.encode(target)) end
+    end
+  end
   if ARGV[6] ~= '' then redis.call('HSET', key, 'skip_reason', ARGV[6]) end
   redis.call('ZREM', p .. 'queue:' .. api, id)
   redis.call('HDEL', p .. 'running:' .. api, id)
@@ -173,6 +183,7 @@ if status == 'in_queue' or status == 'in_progress' then return 'unfinished' end
 local delivery = redis.call('HGET', p .. 'delivery:' .. id, 'status')
 if not delivery then return 'no-report' end
 if delivery == 'pending' then return 'pending' end
+if redis.call('HGET', p .. 'delivery:' .. id, 'auth') == 'erased' then return 'credentials-erased' end
 fresh_schedule(id, ARGV[3])
 return 'scheduled'
 `;
@@ -187,8 +198,8 @@ local ids = redis.call('ZRANGEBYSCORE', p .. 'finished', ARGV[3], '+inf')
 local taken = {}
 for _, id in ipairs(ids) do
   if #taken >= limit then break end
-  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'status')
-  if d[1] == api and d[2] == 'failed' then
+  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'status', 'auth')
+  if d[1] == api and d[2] == 'failed' and d[3] ~= 'erased' then
     fresh_schedule(id, ARGV[4])
     taken[#taken + 1] = id
   end
@@ -263,6 +274,8 @@ if ARGV[3] == 'pending' then
   redis.call('ZADD', p .. 'due', tonumber(redis.call('HGET', d, 'next_attempt_at')), id)
 else
   redis.call('ZREM', p .. 'due', id)
+  -- Settled: per-request credentials are not kept; the mark makes a redelivery refuse rather than send without them.
+  if redis.call('HEXISTS', d, 'auth') == 1 then redis.call('HSET', d, 'auth', 'erased') end
 end
 return 1
 `;

@@ -6,7 +6,7 @@ import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
 import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from "../tasks/delivery.js";
 import { webhookStateOf } from "../tasks/delivery.js";
 import { parseStoredOutcome, serializeOutcome } from "../tasks/outcome-json.js";
-import type { CallbackTarget, NewTask, TaskOutcome, TaskRecord, TaskStatus, WebhookStatus } from "../tasks/task.js";
+import { formatOf, type CallbackTarget, type NewTask, type TaskOutcome, type TaskRecord, type TaskStatus, type WebhookStatus } from "../tasks/task.js";
 import { REDIS_SCRIPTS, type RedisScriptName } from "./redis-scripts.js";
 import { bucketActivity, type ActivityBucket, type CreateTaskResult, type FinishedTaskTimes, type RecoverySummary, type RedeliverStoreResult, type TaskStore } from "./task-store.js";
 
@@ -112,6 +112,7 @@ export class RedisTaskStore implements TaskStore {
       task.createdAt,
       task.startedAt ?? "",
       this.owner,
+      task.batch === true ? "1" : "0",
     ])) as [number, TaskReply];
     const record = toTaskRecord(reply);
     return { task: record, created: created === 1 };
@@ -373,12 +374,13 @@ function toTaskRecord([flat, delivery]: TaskReply): TaskRecord {
   const record: TaskRecord = {
     id: hash.id!,
     api: hash.api!,
-    format: hash.format === "launch" ? "launch" : "cortex",
+    format: formatOf(hash.format),
     payloadJson: hash.payload!,
     createdAt: Number(hash.created_at),
     status: hash.status as TaskStatus,
   };
   if (hash.idem !== undefined) record.idempotencyKey = hash.idem;
+  if (hash.batch === "1") record.batch = true;
   if (hash.callback !== undefined) record.callback = JSON.parse(hash.callback) as CallbackTarget;
   if (hash.started_at !== undefined) record.startedAt = Number(hash.started_at);
   if (hash.outcome !== undefined) record.outcome = parseStoredOutcome(hash.outcome);
@@ -408,7 +410,7 @@ function toDeliveryRecord(taskId: string, flat: string[]): DeliveryRecord {
     attempts: Number(hash.attempts),
     nextAttemptAt: Number(hash.next_attempt_at),
   };
-  if (hash.auth !== undefined) record.auth = JSON.parse(hash.auth) as DeliveryRecord["auth"];
+  if (hash.auth !== undefined && hash.auth !== "erased") record.auth = JSON.parse(hash.auth) as DeliveryRecord["auth"];
   if (hash.headers !== undefined) record.headers = JSON.parse(hash.headers) as Record<string, string>;
   if (hash.ignore_timeout !== undefined) record.ignoreTimeout = hash.ignore_timeout === "true";
   if (hash.last_status_code !== undefined) record.lastStatusCode = Number(hash.last_status_code);

@@ -1,8 +1,9 @@
 import type { TaskSummary } from "../engine/engine.js";
 import type { AttemptOutcomeKind, AttemptRecord, DeliveryRecord } from "../tasks/delivery.js";
+import { ERASED_AUTH } from "./sqlite-task-tables.js";
 import { webhookStateOf } from "../tasks/delivery.js";
 import { parseStoredOutcome } from "../tasks/outcome-json.js";
-import type { CallbackTarget, TaskRecord, TaskStatus, WebhookStatus } from "../tasks/task.js";
+import { formatOf, type CallbackTarget, type TaskRecord, type TaskStatus, type WebhookStatus } from "../tasks/task.js";
 
 /** A row of `tasks`, as SQLite returns it. */
 export interface TaskRow {
@@ -13,6 +14,7 @@ export interface TaskRow {
   idempotency_key: string | null;
   payload: string;
   callback: string | null;
+  batch: number;
   status: string;
   created_at: number;
   started_at: number | null;
@@ -37,6 +39,8 @@ export interface DeliveryRow {
   auth: string | null;
   body: string;
   webhook_id: string;
+  headers: string | null;
+  ignore_timeout: number | null;
   status: string;
   attempts: number;
   next_attempt_at: number;
@@ -50,12 +54,13 @@ export function toTaskRecord(row: TaskRow | TaskWithDeliveryRow): TaskRecord {
   const record: TaskRecord = {
     id: row.id,
     api: row.api,
-    format: row.format === "launch" ? "launch" : "cortex",
+    format: formatOf(row.format),
     payloadJson: row.payload,
     createdAt: row.created_at,
     status: row.status as TaskStatus,
   };
   if (row.idempotency_key !== null) record.idempotencyKey = row.idempotency_key;
+  if (row.batch === 1) record.batch = true;
   if (row.callback !== null) record.callback = JSON.parse(row.callback) as CallbackTarget;
   if (row.started_at !== null) record.startedAt = row.started_at;
   if (row.outcome !== null) record.outcome = parseStoredOutcome(row.outcome);
@@ -85,7 +90,9 @@ export function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
   };
-  if (row.auth !== null) record.auth = JSON.parse(row.auth) as DeliveryRecord["auth"];
+  if (row.auth !== null && row.auth !== ERASED_AUTH) record.auth = JSON.parse(row.auth) as DeliveryRecord["auth"];
+  if (row.headers !== null) record.headers = JSON.parse(row.headers) as Record<string, string>;
+  if (row.ignore_timeout !== null) record.ignoreTimeout = row.ignore_timeout === 1;
   if (row.last_status_code !== null) record.lastStatusCode = row.last_status_code;
   if (row.last_error !== null) record.lastError = row.last_error;
   return record;

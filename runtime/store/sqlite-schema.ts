@@ -67,6 +67,13 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_by_task ON attempts(task_id);
   `,
+  // 3 -> 4: Modelbit requests: a task may be a batch (one predict() per item), and a report may carry extra headers
+  // (x-mb-batch-id) and its own ignore_timeout (response_webhook_ignore_timeout).
+  `
+  ALTER TABLE tasks ADD COLUMN batch INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE deliveries ADD COLUMN headers TEXT;
+  ALTER TABLE deliveries ADD COLUMN ignore_timeout INTEGER;
+  `,
 ];
 
 /** The schema version this runtime reads and writes. */

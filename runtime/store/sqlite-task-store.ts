@@ -4,7 +4,7 @@ import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery } from 
 import { serializeOutcome } from "../tasks/outcome-json.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { InThreadTransport, WorkerTransport, type BatchTransport } from "./batch-transport.js";
-import { GroupCommit, type GroupCommitStats } from "./group-commit.js";
+import { DEFAULT_STORE_DEADLINE_MS, GroupCommit, type GroupCommitStats } from "./group-commit.js";
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
 import type { DeliveryInsert, OutcomeUpdate } from "./sqlite-task-tables.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
@@ -109,6 +109,7 @@ export class SqliteTaskStore implements TaskStore {
         idempotencyKey: task.idempotencyKey ?? null,
         payload: task.payloadJson,
         callback: task.callback === undefined ? null : JSON.stringify(task.callback),
+        batch: task.batch === true ? 1 : 0,
         createdAt: task.createdAt,
         startedAt: task.startedAt ?? null,
       },
@@ -217,7 +218,20 @@ export class SqliteTaskStore implements TaskStore {
     const commits = this.#commits;
     this.#state = "closed";
     this.#commits = undefined;
-    await commits?.close();
+    if (commits === undefined) return;
+    // A database that stopped answering must not hold shutdown forever (SIGTERM has to stop the process): past the
+    // call deadline its thread is ended. Whatever it had not committed is redone from the log of the next start.
+    const deadlineMs = this.#options.callDeadlineMs ?? DEFAULT_STORE_DEADLINE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<"overdue">((resolve) => {
+      timer = setTimeout(() => resolve("overdue"), commits.stalled() === undefined ? deadlineMs : 0);
+    });
+    const closing = commits.close();
+    closing.catch(() => undefined);
+    const outcome = await Promise.race([closing, overdue]);
+    clearTimeout(timer);
+    if (outcome === "overdue" && this.#transport instanceof WorkerTransport) await this.#transport.terminate();
+    else await closing;
   }
 
   /**
@@ -268,6 +282,8 @@ function outcomeWrite(outcome: TaskOutcome, delivery: NewDelivery | null): { out
             auth: delivery.auth === undefined ? null : JSON.stringify(delivery.auth),
             body: delivery.body,
             webhookId: delivery.webhookId,
+            headers: delivery.headers === undefined ? null : JSON.stringify(delivery.headers),
+            ignoreTimeout: delivery.ignoreTimeout === undefined ? null : delivery.ignoreTimeout ? 1 : 0,
             nextAttemptAt: delivery.nextAttemptAt,
             leaseExpiresAt: delivery.leaseExpiresAt ?? null,
           }

@@ -23,6 +23,8 @@ export interface TaskInsert {
   idempotencyKey: string | null;
   payload: string;
   callback: string | null;
+  /** 1: the payload is a batch of [ID, payload] items. */
+  batch: number;
   createdAt: number;
   /** Set: stored in_progress, already claimed by its caller. */
   startedAt: number | null;
@@ -43,10 +45,20 @@ export interface DeliveryInsert {
   auth: string | null;
   body: string;
   webhookId: string;
+  /** JSON of extra report headers, or null. */
+  headers: string | null;
+  /** 1 or 0 overriding the API's ignore_timeout, or null. */
+  ignoreTimeout: number | null;
   nextAttemptAt: number;
   /** Set: stored leased to its caller until then. */
   leaseExpiresAt: number | null;
 }
+
+/**
+ * What a settled report's per-request credentials become: erased, but marked, so a redelivery that would have to
+ * send them is refused rather than sent without them.
+ */
+export const ERASED_AUTH = '"erased"';
 
 /** Which rows are due for a delivery attempt: pending, scheduled by now, and not leased (or the lease ran out). */
 const DUE = "coalesce(lease_expires_at, next_attempt_at)";
@@ -92,8 +104,8 @@ export class SqliteTaskTables {
     // A repeat of (api, idempotency key) inserts nothing; the caller then reads the first task. A clash on the
     // task id itself is not covered by this clause and fails loudly.
     this.#insertTask = db.prepare(
-      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, status, created_at, started_at)
-       VALUES (@id, @api, @format, @idempotencyKey, @payload, @callback,
+      `INSERT INTO tasks (id, api, format, idempotency_key, payload, callback, batch, status, created_at, started_at)
+       VALUES (@id, @api, @format, @idempotencyKey, @payload, @callback, @batch,
                CASE WHEN @startedAt IS NULL THEN 'in_queue' ELSE 'in_progress' END, @createdAt, @startedAt)
        ON CONFLICT (api, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`,
     );
@@ -112,15 +124,15 @@ export class SqliteTaskTables {
        RETURNING api`,
     );
     this.#insertDelivery = db.prepare(
-      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, status, attempts, next_attempt_at, lease_expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+      `INSERT INTO deliveries (task_id, api, url, auth, body, webhook_id, headers, ignore_timeout, status, attempts, next_attempt_at, lease_expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     );
     this.#countUnfinished = db.prepare(
       `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue')
             + (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_progress') AS n`,
     );
     this.#taskStatus = db.prepare("SELECT status FROM tasks WHERE id = ?");
-    this.#deliveryStatus = db.prepare("SELECT status FROM deliveries WHERE task_id = ?");
+    this.#deliveryStatus = db.prepare("SELECT status, auth FROM deliveries WHERE task_id = ?");
     // A fresh schedule: the retry policy counts attempts, so 0 starts it again from its first wait.
     const freshSchedule = `status = 'pending', attempts = 0, next_attempt_at = @now, last_status_code = NULL, last_error = NULL, lease_expires_at = NULL`;
     this.#redeliver = db.prepare(`UPDATE deliveries SET ${freshSchedule} WHERE task_id = @id AND status != 'pending'`);
@@ -129,6 +141,7 @@ export class SqliteTaskTables {
        WHERE task_id IN (
          SELECT d.task_id FROM deliveries d JOIN tasks t ON t.id = d.task_id
          WHERE d.api = @api AND d.status = 'failed' AND t.finished_at >= @finishedSince
+           AND (d.auth IS NULL OR d.auth != '${ERASED_AUTH}')
          ORDER BY t.finished_at, t.seq LIMIT @limit)
        RETURNING task_id`,
     );
@@ -146,7 +159,7 @@ export class SqliteTaskTables {
       // finally failed: nothing will send them again, so they are not kept until the 7-day sweep.
       `UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = coalesce(?, next_attempt_at),
               last_status_code = ?, last_error = ?, lease_expires_at = NULL,
-              auth = CASE WHEN ? = 'pending' THEN auth ELSE NULL END
+              auth = CASE WHEN ? = 'pending' OR auth IS NULL THEN auth ELSE '${ERASED_AUTH}' END
        WHERE task_id = ?`,
     );
     this.#nextDue = db.prepare(`SELECT min(${DUE}) AS due FROM deliveries WHERE status = 'pending'`);
@@ -202,7 +215,18 @@ export class SqliteTaskTables {
     const finished = this.#finishTask.get(outcome.status, outcome.finishedAt, outcome.outcome, outcome.webhookSkipReason, id) as { api: string } | undefined;
     if (finished === undefined) return false; // Unknown, or already finished (a re-run after recovery): the first outcome stands.
     if (delivery !== null) {
-      this.#insertDelivery.run(id, finished.api, delivery.url, delivery.auth, delivery.body, delivery.webhookId, delivery.nextAttemptAt, delivery.leaseExpiresAt);
+      this.#insertDelivery.run(
+        id,
+        finished.api,
+        delivery.url,
+        delivery.auth,
+        delivery.body,
+        delivery.webhookId,
+        delivery.headers,
+        delivery.ignoreTimeout,
+        delivery.nextAttemptAt,
+        delivery.leaseExpiresAt,
+      );
     }
     return true;
   }
@@ -219,9 +243,10 @@ export class SqliteTaskTables {
     const task = this.#taskStatus.get(id) as { status: TaskStatus } | undefined;
     if (task === undefined) return "unknown";
     if (task.status === "in_queue" || task.status === "in_progress") return "unfinished";
-    const delivery = this.#deliveryStatus.get(id) as { status: string } | undefined;
+    const delivery = this.#deliveryStatus.get(id) as { status: string; auth: string | null } | undefined;
     if (delivery === undefined) return "no-report";
     if (delivery.status === "pending") return "pending";
+    if (delivery.auth === ERASED_AUTH) return "credentials-erased";
     this.#redeliver.run({ id, now });
     return "scheduled";
   }

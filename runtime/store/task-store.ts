@@ -25,7 +25,7 @@ export interface ActivityBucket {
  * How {@link TaskStore.redeliver} ended: `scheduled` (its report is pending again, due at once), `pending` (a
  * delivery is still under way: nothing changed), `no-report` (finished without a report), `unfinished`, `unknown`.
  */
-export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown";
+export type RedeliverStoreResult = "scheduled" | "pending" | "no-report" | "unfinished" | "unknown" | "credentials-erased";
 
 /** What {@link TaskStore.recover} found and repaired at start-up. */
 export interface RecoverySummary {

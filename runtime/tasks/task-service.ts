@@ -1,21 +1,23 @@
 import type { ApiConfig } from "../config/api-config.js";
 import { ErrorCode, RequestError } from "../errors.js";
+import type { PredictorHost } from "../hosts/host.js";
 import type { Outbox } from "../outbox/outbox.js";
-import type { Predictor } from "../predictor/predictor.js";
 import type { TaskStore } from "../store/task-store.js";
 import { parseCallbackUrl } from "../webhook/callback-url.js";
 import { clientCertificateProblem } from "../webhook/client-certificate.js";
 import type { ApiCapacity } from "../worker/api-capacity.js";
 import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
-import { runPrediction } from "../worker/run-prediction.js";
+import { runBatch, type BatchItem } from "./batch.js";
 import { newTaskId } from "./task-id.js";
+import type { TaskWaiters } from "./task-waiters.js";
 import { FINISHED_STATUSES, type CallbackTarget, type NewTask, type ReportFormat, type TaskOutcome, type TaskRecord, type TaskStatus } from "./task.js";
 
 /** Everything the runtime holds for one API. */
 export interface ApiRuntime {
   readonly config: ApiConfig;
-  readonly predictor: Predictor;
+  /** Where predict() runs. */
+  readonly host: PredictorHost;
   readonly capacity: ApiCapacity;
   /** RealtimeAPI only: predictions running at once. */
   readonly limiter?: ConcurrencyLimiter;
@@ -33,6 +35,8 @@ export interface SubmitRequest {
   /** The client's x-request-id. */
   idempotencyKey?: string;
   callback?: CallbackTarget;
+  /** The payload is a batch of [ID, payload] items (see NewTask.batch). */
+  batch?: boolean;
 }
 
 /** Checks a callback address against the API's network policy; throws a RequestError (400) when refused. */
@@ -47,6 +51,8 @@ export interface TaskServiceOptions {
   outbox?: Pick<Outbox, "cancel">;
   /** The webhook dispatcher, woken when a report is pending again after a redelivery. */
   reports?: { notify(): void };
+  /** Where a request waits for its task to finish (the synchronous Modelbit form on an AsyncAPI). */
+  waiters?: TaskWaiters;
   /** True once shutdown began: new work is refused with 503. */
   isShuttingDown?: () => boolean;
   /** Called once per new task (not for a repeated idempotency key); for metrics. */
@@ -98,7 +104,9 @@ export class TaskService {
    */
   async submit(apiName: string, request: SubmitRequest): Promise<{ task: TaskRecord; created: boolean }> {
     const api = this.api(apiName);
-    if (api.config.kind !== "AsyncAPI") {
+    // A RealtimeAPI queues only requests that asked for a webhook (Modelbit's response_webhook): they answer at once
+    // and must survive a restart until their report is stored.
+    if (api.config.kind !== "AsyncAPI" && request.callback?.requested !== true) {
       throw new RequestError(ErrorCode.badRequest, 400, `API "${apiName}" is a RealtimeAPI; POST /${apiName} answers with the result directly`);
     }
     this.#refuseWhenShuttingDown();
@@ -121,6 +129,7 @@ export class TaskService {
       if (startNow) task.startedAt = now;
       if (request.idempotencyKey !== undefined) task.idempotencyKey = request.idempotencyKey;
       if (request.callback !== undefined) task.callback = request.callback;
+      if (request.batch === true) task.batch = true;
       const stored = this.#options.store.createTask(task);
       // Woken now, not once the task is stored: the store applies operations in call order, so the worker's claim
       // goes into the same group commit right after this insert and still returns only once it is committed.
@@ -168,6 +177,7 @@ export class TaskService {
         // Never claimed now, so no worker will release its place in max_replica_concurrency: it is released here.
         api.capacity.release();
         this.#options.onTaskFinished?.(task, { status: "cancelled", finishedAt: this.#now() });
+        this.#options.waiters?.settled(id);
         break;
       }
       case "in_progress":
@@ -207,6 +217,13 @@ export class TaskService {
           `a delivery of task "${id}"'s report is still pending (${task.webhook?.attempts ?? 0} attempts so far); redeliver once its webhook status is delivered or failed`,
           { details: { id, status: task.status, webhook: { status: "pending", attempts: task.webhook?.attempts ?? 0 } } },
         );
+      case "credentials-erased":
+        throw new RequestError(
+          ErrorCode.conflict,
+          409,
+          `task "${id}"'s report was sent with per-request credentials (callback_auth), which are erased once a report is delivered or finally failed, so it cannot be sent again with them; submit the task again with its callback_auth`,
+          { details: { id, status: task.status } },
+        );
       case "no-report": {
         const why = task.webhook?.lastError ?? `API "${task.api}" does not list callback in webhook.post_inference_hooks`;
         throw new RequestError(ErrorCode.conflict, 409, `task "${id}" has no report to redeliver (${why})`, { details: { id, status: task.status } });
@@ -225,6 +242,26 @@ export class TaskService {
     return { taskIds, more: taskIds.length === limit };
   }
 
+  /**
+   * Queues a task (as {@link submit}) and resolves once it finished, with its outcome: the synchronous form of a
+   * surface whose caller waits (Modelbit on an AsyncAPI). `signal` (the client went away) stops the wait, not the task.
+   */
+  async submitAndWait(apiName: string, request: SubmitRequest, signal?: AbortSignal): Promise<TaskOutcome | undefined> {
+    const waiters = this.#options.waiters;
+    if (waiters === undefined) throw new RequestError(ErrorCode.badRequest, 400, "this runtime cannot wait for tasks");
+    const { task } = await this.submit(apiName, request);
+    return (await waiters.finished(task.id, signal))?.outcome;
+  }
+
+  /** Runs predict() once per item of a batch now, for a RealtimeAPI (each within its limits), folded by {@link runBatch}. */
+  async predictBatchNow(apiName: string, items: readonly BatchItem[], requestId: string = this.#newId()): Promise<TaskOutcome> {
+    const api = this.api(apiName);
+    return runBatch(items, (payload, itemId) => this.predictNow(apiName, JSON.stringify(payload) ?? "null", `${requestId}/${itemId}`), {
+      concurrency: api.config.predictor.threadsPerProcess,
+      now: this.#now,
+    });
+  }
+
   /** Runs predict() now for a RealtimeAPI, within its concurrency and capacity limits. */
   async predictNow(apiName: string, payloadJson: string, requestId: string = this.#newId()): Promise<TaskOutcome> {
     const api = this.api(apiName);
@@ -239,9 +276,8 @@ export class TaskService {
     try {
       await api.limiter.acquire();
       try {
-        const timeout = api.config.predictor.predictTimeoutMs;
         const started = performance.now();
-        const outcome = await runPrediction(api.predictor, JSON.parse(payloadJson), requestId, { ...(timeout === undefined ? {} : { timeoutMs: timeout }), now: this.#now });
+        const outcome = await api.host.predict(payloadJson, requestId);
         this.#options.onPredicted?.(apiName, outcome, performance.now() - started);
         return outcome;
       } finally {

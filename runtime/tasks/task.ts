@@ -5,7 +5,12 @@ export type TaskStatus = "in_queue" | "in_progress" | "completed" | "failed" | "
 export const FINISHED_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
 
 /** Which surface a task came in through; it decides the shape of its status answer and webhook report. */
-export type ReportFormat = "cortex" | "launch";
+export type ReportFormat = "cortex" | "launch" | "modelbit";
+
+/** A stored format name as the format it names (storage written before a format existed holds only older ones). */
+export function formatOf(stored: string | undefined): ReportFormat {
+  return stored === "launch" || stored === "modelbit" ? stored : "cortex";
+}
 
 /** Credentials for calling a receiver with HTTP basic auth. */
 export interface BasicCallbackAuth {
@@ -32,6 +37,10 @@ export interface CallbackTarget {
   url?: string;
   /** Absent: the API's default_callback_auth applies where it may (see `defaultAuthFor`). */
   auth?: CallbackAuth;
+  /** Overrides the API's webhook.ignore_timeout for this report (Modelbit's response_webhook_ignore_timeout). */
+  ignoreTimeout?: boolean;
+  /** The request itself asked for a report (Modelbit's response_webhook): sent whatever post_inference_hooks says. */
+  requested?: boolean;
 }
 
 /** What a client submitted, as the store records it before the task is acknowledged. */
@@ -46,6 +55,11 @@ export interface NewTask {
    * process, and is parsed once, where predict() runs: text cannot wedge a structured clone or blow a stack.
    */
   payloadJson: string;
+  /**
+   * The payload is a batch, `[[ID, payload], ...]`: predict() runs once per item and the result is
+   * `[[ID, result], ...]`, sorted by ID; the task fails when any item fails.
+   */
+  batch?: boolean;
   callback?: CallbackTarget;
   /** Epoch milliseconds. */
   createdAt: number;

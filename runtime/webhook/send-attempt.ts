@@ -29,12 +29,14 @@ export interface SendAttemptOptions {
 
 /** The request headers of one attempt (contract section 4). `timestampSeconds` is this attempt's time. */
 export function reportHeaders(
-  delivery: Pick<DeliveryRecord, "taskId" | "webhookId" | "body">,
+  delivery: Pick<DeliveryRecord, "taskId" | "webhookId" | "body" | "headers">,
   webhook: Pick<WebhookConfig, "signingSecret">,
   timestampSeconds: number,
   auth?: CallbackAuth,
 ): Record<string, string> {
   const headers: Record<string, string> = {
+    // First, so no report-specific header (x-mb-batch-id) can replace a standard one.
+    ...delivery.headers,
     "content-type": "application/json",
     "user-agent": USER_AGENT,
     "x-request-id": delivery.taskId,

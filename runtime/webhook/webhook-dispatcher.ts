@@ -169,11 +169,13 @@ export class WebhookDispatcher {
     }
     if (this.#shutdown.signal.aborted) return;
     const attempts = delivery.attempts + 1;
-    const step = nextStep(api.webhook, attempts, outcome, random);
+    // A report may override ignore_timeout (Modelbit's response_webhook_ignore_timeout); the rest is the API's.
+    const settings = delivery.ignoreTimeout === undefined ? api.webhook : { ...api.webhook, ignoreTimeout: delivery.ignoreTimeout };
+    const step = nextStep(settings, attempts, outcome, random);
     const update: DeliveryUpdate =
       step.kind === "retry"
-        ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome, step, api.webhook) }
-        : { status: step.status, attempts, ...describeOutcome(outcome, step, api.webhook) };
+        ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome, step, settings) }
+        : { status: step.status, attempts, ...describeOutcome(outcome, step, settings) };
     const durationMs = this.#now() - started;
     await store.recordAttempt(delivery.taskId, update, attemptRecord(delivery, attempts, started, durationMs, outcome, update));
     if (update.nextAttemptAt !== undefined) this.#wakeAt(update.nextAttemptAt);

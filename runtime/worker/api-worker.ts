@@ -1,10 +1,11 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import type { Predictor } from "../predictor/predictor.js";
+import type { PredictorHost } from "../hosts/host.js";
 import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { parseStoredPayload, runPrediction, type RunPredictionOptions } from "./run-prediction.js";
+import { runBatch, type BatchItem } from "../tasks/batch.js";
+import { refuseStoredPayload } from "./run-prediction.js";
 
 /** Receives each task's outcome; the outbox, which stores it with its report. */
 export interface TaskFinisher {
@@ -14,18 +15,20 @@ export interface TaskFinisher {
 /** Options of {@link ApiWorker}. */
 export interface ApiWorkerOptions {
   api: string;
-  predictor: Predictor;
+  /** Where predict() runs (the event loop, worker threads, Python processes). */
+  host: PredictorHost;
   store: TaskStore;
   finisher: TaskFinisher;
-  /** threads_per_process: predictions running at once. */
+  /** Predictions running at once (the host's capacity). */
   concurrency: number;
-  /** predict_timeout_s in ms. */
-  predictTimeoutMs?: number;
   /** Called once per task that finished (the API's capacity is released here). */
   onTaskSettled?: (task: TaskRecord, outcome: TaskOutcome) => void;
   log: Logger;
   now?: () => number;
 }
+
+/** Most cancelled task ids kept for tasks that have not reached this worker (see ApiWorker.cancel). */
+const MAX_CANCELLED_BEFORE_START = 10_000;
 
 /** Wait before claiming again after the store failed, so a broken disk does not spin the CPU. */
 const CLAIM_RETRY_MS = 1000;
@@ -49,8 +52,6 @@ export class ApiWorker {
   #reserved = 0;
   /** Claims queued tasks while slots are free. */
   readonly #queue: BacklogDrain;
-  /** The same for every prediction of this API. */
-  readonly #predictionOptions: RunPredictionOptions;
   #started = false;
   #stopping = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -60,8 +61,6 @@ export class ApiWorker {
     setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#predictionOptions = { now: this.#now };
-    if (options.predictTimeoutMs !== undefined) this.#predictionOptions.timeoutMs = options.predictTimeoutMs;
     this.#queue = new BacklogDrain({
       room: () => (this.#stopping ? 0 : options.concurrency - this.#predicting.size - this.#reserved),
       take: async (limit) => {
@@ -124,8 +123,31 @@ export class ApiWorker {
    */
   cancel(taskId: string): void {
     const running = this.#predicting.get(taskId);
-    if (running !== undefined) running.abort(new TaskCancelled());
-    else this.#cancelledBeforeStart.add(taskId);
+    if (running !== undefined) {
+      running.abort(new TaskCancelled());
+      return;
+    }
+    // Bounded: with a shared engine the task may run in another process and never arrive here.
+    if (this.#cancelledBeforeStart.size >= MAX_CANCELLED_BEFORE_START) {
+      this.#cancelledBeforeStart.delete(this.#cancelledBeforeStart.values().next().value!);
+    }
+    this.#cancelledBeforeStart.add(taskId);
+  }
+
+  /**
+   * With a store other processes share, a task running here may be cancelled through another process's HTTP: looks
+   * up the running tasks and stops those the store says are cancelled. Cheap when nothing runs; errors wait for the
+   * next look.
+   */
+  async stopCancelledElsewhere(): Promise<void> {
+    for (const id of [...this.#predicting.keys()]) {
+      try {
+        const task = await this.#options.store.getTask(id);
+        if (task?.status === "cancelled" && this.#predicting.has(id)) this.cancel(id);
+      } catch {
+        return;
+      }
+    }
   }
 
   /**
@@ -152,7 +174,7 @@ export class ApiWorker {
   }
 
   #run(task: TaskRecord): void {
-    const { predictor, finisher, log, api } = this.#options;
+    const { host, finisher, log, api } = this.#options;
     if (this.#cancelledBeforeStart.delete(task.id)) {
       this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
       this.#queue.kick();
@@ -165,11 +187,19 @@ export class ApiWorker {
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        const stored = parseStoredPayload(task.payloadJson);
+        // A stored payload the runtime no longer accepts fails alone; the host enforces predict_timeout_s and
+        // passes an abort (a cancel, shutdown) on to predict().
+        const refused = refuseStoredPayload(task.payloadJson);
         outcome =
-          "outcome" in stored
-            ? stored.outcome
-            : await runPrediction(predictor, stored.payload, task.id, { ...this.#predictionOptions, signal: controller.signal });
+          refused ??
+          (task.batch
+            ? // One slot, one item at a time: a batch task counts against the host's capacity like any task.
+              await runBatch(
+                JSON.parse(task.payloadJson) as BatchItem[],
+                (payload, itemId) => host.predict(JSON.stringify(payload) ?? "null", `${task.id}/${itemId}`, controller.signal),
+                { concurrency: 1, now: this.#now },
+              )
+            : await host.predict(task.payloadJson, task.id, controller.signal));
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).

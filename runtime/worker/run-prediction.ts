@@ -59,25 +59,21 @@ export async function runPrediction(
 }
 
 /**
- * The payload a stored task holds, or the failed outcome that task ends with when its text cannot be parsed (stored
- * by an older version, or damaged): one bad task fails alone instead of stalling its worker slot or the process.
+ * The failed outcome a stored task ends with when its payload nests deeper than the runtime accepts (stored by an
+ * older version): one bad task fails alone instead of reaching a host. Checked on the text, without parsing it;
+ * text that is not JSON at all is the host's to report.
  */
-export function parseStoredPayload(payloadJson: string, now: () => number = Date.now): { payload: unknown } | { outcome: TaskOutcome } {
-  if (isTooDeep(payloadJson)) {
-    return {
-      outcome: {
-        status: "failed",
-        error: `the stored payload nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, which the runtime no longer accepts; submit it again nested at most ${MAX_JSON_DEPTH} levels`,
-        finishedAt: now(),
-      },
-    };
-  }
-  try {
-    return { payload: JSON.parse(payloadJson) as unknown };
-  } catch (error) {
-    return { outcome: { status: "failed", error: `the stored payload could not be read as JSON (${(error as Error).message}); submit the task again`, finishedAt: now() } };
-  }
+export function refuseStoredPayload(payloadJson: string, now: () => number = Date.now): TaskOutcome | undefined {
+  if (!isTooDeep(payloadJson)) return undefined;
+  return {
+    status: "failed",
+    error: `the stored payload nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, which the runtime no longer accepts; submit it again nested at most ${MAX_JSON_DEPTH} levels`,
+    finishedAt: now(),
+  };
 }
+
+/** Why a task fails whose predict() returned a value nested deeper than the runtime carries (any host). */
+export const RESULT_TOO_DEEP = `predict() returned a value nested more than ${MAX_JSON_DEPTH} levels of arrays and objects deep, which the runtime does not carry; return a flatter value (or a string holding it)`;
 
 /** The signal predict() gets when nothing can abort it. */
 const NEVER_ABORTED = new AbortController().signal;
@@ -102,13 +98,7 @@ function completed(result: unknown, finishedAt: number): TaskOutcome {
       finishedAt,
     };
   }
-  if (isTooDeep(json)) {
-    return {
-      status: "failed",
-      error: `predict() returned a value nested more than ${MAX_JSON_DEPTH} levels of arrays and objects deep, which the runtime does not carry; return a flatter value (or a string holding it)`,
-      finishedAt,
-    };
-  }
+  if (isTooDeep(json)) return { status: "failed", error: RESULT_TOO_DEEP, finishedAt };
   // Serialized once, here: the stored outcome, the report and the answers embed this text.
   return { status: "completed", resultJson: json, finishedAt };
 }

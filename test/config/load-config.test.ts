@@ -45,7 +45,7 @@ describe("loadConfig: a valid file", () => {
     expect(api).toMatchObject({
       name: "sum",
       kind: "AsyncAPI",
-      predictor: { path: join(dir, "p.ts"), config: {}, threadsPerProcess: 1 },
+      predictor: { type: "typescript", path: join(dir, "p.ts"), config: {}, processesPerReplica: 1, threadsPerProcess: 1, inProcess: false, pythonExecutable: "python3" },
       webhook: {
         callbackEnabled: false,
         timeoutMs: 10_000,
@@ -88,7 +88,16 @@ describe("loadConfig: a valid file", () => {
       { WEBHOOK_SECRET: SECRET },
     );
     const api = config.apis[0]!;
-    expect(api.predictor).toEqual({ path: join(dir, "p.ts"), config: { offset: 3, nested: { a: [1, 2] } }, threadsPerProcess: 4, predictTimeoutMs: 1500 });
+    expect(api.predictor).toEqual({
+      type: "typescript",
+      path: join(dir, "p.ts"),
+      config: { offset: 3, nested: { a: [1, 2] } },
+      processesPerReplica: 1,
+      threadsPerProcess: 4,
+      inProcess: false,
+      pythonExecutable: "python3",
+      predictTimeoutMs: 1500,
+    });
     expect(api.webhook).toMatchObject({
       callbackEnabled: true,
       defaultCallbackUrl: "http://127.0.0.1:9000/hook",
@@ -155,7 +164,7 @@ describe("loadConfig: one message per problem, with file, line and key path", ()
     const problems = problemsOf(`- name: Sum
   kind: AsyncApi
   predictor:
-    type: python
+    type: javascript
     path: p.ts
     threads: 3
   autoscaling: { max_replica_concurency: 3 }
@@ -163,8 +172,8 @@ describe("loadConfig: one message per problem, with file, line and key path", ()
     expect(problems).toEqual([
       `${file}:1 apis[0].name: must be 1 to 63 characters of a-z, 0-9 and - (it becomes a URL path segment)`,
       `${file}:2 apis[0].kind: must be one of AsyncAPI, RealtimeAPI`,
-      `${file}:4 apis[0].predictor.type: must be "typescript"`,
-      `${file}:6 apis[0].predictor.threads: unknown key (did you mean threads_per_process?); allowed here: type, path, config, threads_per_process, predict_timeout_s`,
+      `${file}:4 apis[0].predictor.type: must be one of typescript, python`,
+      `${file}:6 apis[0].predictor.threads: unknown key (did you mean threads_per_process?); allowed here: type, path, config, processes_per_replica, threads_per_process, in_process, python_executable, predict_timeout_s`,
       `${file}:7 apis[0].autoscaling.max_replica_concurency: unknown key (did you mean max_replica_concurrency?); allowed here: max_replica_concurrency`,
     ]);
   });
@@ -276,5 +285,49 @@ describe("loadConfig: one message per problem, with file, line and key path", ()
   it("says how to fix a missing file", () => {
     const missing = join(dir, "absent.yaml");
     expect(() => loadConfig(missing)).toThrow(`${missing}: file not found; create it or pass --config PATH`);
+  });
+});
+
+describe("loadConfig: predictor hosts", () => {
+  writeFileSync(join(dir, "predictor.py"), "class PythonPredictor:\n    def __init__(self, config):\n        pass\n\n    def predict(self, payload):\n        return payload\n");
+
+  it("reads python predictors, processes_per_replica, in_process and python_executable", () => {
+    const config = parse(`- name: py
+  kind: AsyncAPI
+  predictor: { type: python, path: predictor.py, processes_per_replica: 3, threads_per_process: 2, python_executable: .venv/bin/python }
+- name: ts
+  kind: RealtimeAPI
+  predictor: { type: typescript, path: p.ts, in_process: true, processes_per_replica: 4 }
+- name: on-path
+  kind: RealtimeAPI
+  predictor: { type: python, path: predictor.py, python_executable: python3.11 }
+`);
+    expect(config.apis[0]!.predictor).toMatchObject({ type: "python", processesPerReplica: 3, threadsPerProcess: 2, inProcess: false, pythonExecutable: join(dir, ".venv/bin/python") });
+    // in_process runs on the one event loop: processes_per_replica cannot apply, and a warning says so.
+    expect(config.apis[1]!.predictor).toMatchObject({ type: "typescript", processesPerReplica: 1, inProcess: true });
+    expect(config.warnings.join("\n")).toMatch(/runs in_process: processes_per_replica 4 is ignored/);
+    expect(config.apis[2]!.predictor.pythonExecutable).toBe("python3.11");
+  });
+
+  it("refuses host settings that do not fit the predictor's type", () => {
+    const problems = problemsOf(`- name: py
+  kind: AsyncAPI
+  predictor: { type: python, path: predictor.py, in_process: true }
+- name: ts
+  kind: AsyncAPI
+  predictor: { type: typescript, path: p.ts, python_executable: python3 }
+- name: not-py
+  kind: AsyncAPI
+  predictor: { type: python, path: p.ts }
+`);
+    expect(problems).toEqual([
+      `${file}:3 apis[0].predictor.in_process: a python predictor always runs in its own processes; remove in_process (it is for typescript predictors)`,
+      `${file}:6 apis[1].predictor.python_executable: only python predictors have an interpreter; remove python_executable or set type: python`,
+      `${file}:9 apis[2].predictor.path: a python predictor is a .py file defining class PythonPredictor; p.ts is not one`,
+    ]);
+    expect(problemsOf("- name: ruby\n  kind: AsyncAPI\n  predictor: { type: ruby, path: p.ts, processes_per_replica: 0 }\n")).toEqual([
+      `${file}:3 apis[0].predictor.type: must be one of typescript, python`,
+      `${file}:3 apis[0].predictor.processes_per_replica: must be >= 1`,
+    ]);
   });
 });

@@ -19,7 +19,7 @@ import { waitUntil } from "../helpers/wait-until.js";
 const api: ApiConfig = {
   name: "sum",
   kind: "AsyncAPI",
-  predictor: { path: "sum.ts", config: {}, threadsPerProcess: 1 },
+  predictor: { type: "typescript", path: "sum.ts", config: {}, processesPerReplica: 1, threadsPerProcess: 1, inProcess: false, pythonExecutable: "python3" },
   webhook: { callbackEnabled: true, timeoutMs: 10_000, ignoreTimeout: false, retryScheduleMs: [0, 60_000], allowNetworks: ["127.0.0.0/8"] },
   maxReplicaConcurrency: 100,
 };

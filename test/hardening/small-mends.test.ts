@@ -108,7 +108,7 @@ describe("small mends", () => {
     expect(second.stderr()).toContain(`port ${port}`);
   }, 20_000);
 
-  it("prints serving only once setup() succeeded; a failing setup() exits 1 without it", async () => {
+  it("prints serving only once setup() succeeded; a failing setup() exits 2 (a predictor problem, like a load error) without it", async () => {
     const config = join(dir, "failing.yaml");
     writeFileSync(
       config,
@@ -119,7 +119,7 @@ describe("small mends", () => {
     );
     const { spawnCli } = await import("../helpers/spawn-runtime.js");
     const failing = spawnCli(["serve", "--config", config, "--data-dir", join(dir, "data-3"), "--port", "0"]);
-    expect((await failing.exited).code).toBe(1);
+    expect((await failing.exited).code).toBe(2);
     expect(failing.stderr()).toContain("no model file");
     expect(failing.stderr()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+; waiting for every predictor's setup\(\)/);
     expect(failing.stderr()).not.toContain("serving");

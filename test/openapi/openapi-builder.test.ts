@@ -21,12 +21,23 @@ async function expectValid(document: unknown): Promise<void> {
 }
 
 describe("buildOpenApiDocument", () => {
-  it("with only RealtimeAPIs: no Launch paths (nothing to queue) and still a valid document", async () => {
+  it("with only RealtimeAPIs: Launch's endpoint listing and sync tasks, no async-task paths (nothing to queue), and still a valid document", async () => {
     const document = documentFor(`- { name: now, kind: RealtimeAPI, predictor: { type: typescript, path: ${sum} } }\n`);
     await expectValid(document);
-    expect(Object.keys(document.paths)).toEqual(["/now", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]);
+    expect(Object.keys(document.paths)).toEqual([
+      "/now",
+      "/v1/now/{version}",
+      "/v1/model-endpoints",
+      "/v1/model-endpoints/{model_endpoint_id}",
+      "/v1/sync-tasks",
+      "/healthz",
+      "/readyz",
+      "/metrics",
+      "/openapi.json",
+      "/docs",
+    ]);
     expect(document.paths["/now"]!.post!.responses["504"]).toBeUndefined(); // no predict_timeout_s, so no 504
-    expect(document.tags.map((tag) => tag.name)).toEqual(["now", "operations"]);
+    expect(document.tags.map((tag) => tag.name)).toEqual(["now", "launch", "operations"]);
   });
 
   it("requires webhook-signature on the Launch callback when every endpoint signs, and describes each endpoint's delivery", async () => {

@@ -83,11 +83,17 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(paths["/sum-now"]!.post.responses)).toEqual(expect.arrayContaining(["200", "400", "413", "415", "500", "503", "504"]));
   });
 
-  it("describes the Launch surface with model_endpoint_name as the enum of the AsyncAPIs", () => {
+  it("describes the Launch surface with model_endpoint_id and model_endpoint_name as the enum of the AsyncAPIs", () => {
     const submit = served.document.paths["/v1/async-tasks"].post;
-    const endpoint = submit.parameters.find((p: any) => p.name === "model_endpoint_name");
-    expect(endpoint).toMatchObject({ in: "query", required: true });
-    expect(endpoint.schema.enum).toEqual(["sum", "echo-unsigned", "quiet"]);
+    for (const name of ["model_endpoint_id", "model_endpoint_name"]) {
+      const endpoint = submit.parameters.find((p: any) => p.name === name);
+      expect(endpoint).toMatchObject({ in: "query", required: false });
+      expect(endpoint.schema.enum).toEqual(["sum", "echo-unsigned", "quiet"]);
+    }
+    expect(served.document.paths["/v1/model-endpoints"].get.responses["200"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/LaunchModelEndpoints",
+    });
+    expect(served.document.paths["/v1/sync-tasks"].post.parameters[0].schema.enum).toEqual(["sum-now"]);
     expect(submit.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/LaunchTaskRequest" });
     expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(["200", "400", "404", "413", "415", "503"]));
     expect(served.document.paths["/v1/async-tasks/{task_id}"].get.responses["200"].content["application/json"].schema).toEqual({
@@ -249,6 +255,29 @@ describe("GET /openapi.json", () => {
         [schemaOf("/readyz", "get", "200"), (await request(t.url).get("/readyz")).body],
         [schemaOf("/sum-now", "post", "200"), (await request(t.url).post("/sum-now").set("content-type", "application/json").send('{"x": 1, "y": "ab"}')).body],
       ];
+      for (const [validate, body] of cases) expect(validate(body), `${JSON.stringify(body)}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    });
+
+    it("the answers of cancel, redelivery, the Launch endpoint listing, sync tasks and the Modelbit surface validate too", async () => {
+      const schemaOf = (path: string, method: string, status: string) =>
+        ajv.compile(served.resolved.paths[path][method].responses[status].content["application/json"].schema);
+      const post = (path: string, body: string) => request(t.url).post(path).set("content-type", "application/json").send(body);
+      const { id } = (await post("/echo-unsigned", '{"wait": 1}').expect(202)).body;
+      await waitUntil("the task's webhook settled", async () => (await request(t.url).get(`/echo-unsigned/${id}`)).body.webhook?.status === "delivered");
+      const cases: Array<[ReturnType<typeof schemaOf>, unknown]> = [
+        [schemaOf("/echo-unsigned/{id}", "delete", "409"), (await request(t.url).delete(`/echo-unsigned/${id}`).expect(409)).body],
+        [schemaOf("/echo-unsigned/{id}/redeliver", "post", "202"), (await request(t.url).post(`/echo-unsigned/${id}/redeliver`).expect(202)).body],
+        [schemaOf("/echo-unsigned/redeliver-failed", "post", "200"), (await request(t.url).post("/echo-unsigned/redeliver-failed?since=1h").expect(200)).body],
+        [schemaOf("/v1/model-endpoints", "get", "200"), (await request(t.url).get("/v1/model-endpoints").expect(200)).body],
+        [schemaOf("/v1/model-endpoints/{model_endpoint_id}", "get", "200"), (await request(t.url).get("/v1/model-endpoints/sum").expect(200)).body],
+        [schemaOf("/v1/sync-tasks", "post", "200"), (await post("/v1/sync-tasks?model_endpoint_id=sum-now", '{"args": {"x": 1, "y": "ab"}}').expect(200)).body],
+        [schemaOf("/v1/sync-tasks", "post", "200"), (await post("/v1/sync-tasks?model_endpoint_id=sum-now", '{"args": {}}').expect(200)).body],
+        [schemaOf("/v1/sum-now/{version}", "post", "200"), (await post("/v1/sum-now/latest", '{"data": {"x": 1, "y": "ab"}}').expect(200)).body],
+        [schemaOf("/v1/sum-now/{version}", "post", "200"), (await post("/v1/sum-now/latest", '{"data": [[1, {"x": 1, "y": ""}]]}').expect(200)).body],
+        [schemaOf("/v1/sum-now/{version}", "post", "200"), (await post("/v1/sum-now/latest", '{"data": {}}').expect(200)).body],
+      ];
+      const running = (await post("/echo-unsigned", '{"delay_ms": 2000}').expect(202)).body.id as string;
+      cases.push([schemaOf("/echo-unsigned/{id}", "delete", "200"), (await request(t.url).delete(`/echo-unsigned/${running}`).expect(200)).body]);
       for (const [validate, body] of cases) expect(validate(body), `${JSON.stringify(body)}: ${JSON.stringify(validate.errors)}`).toBe(true);
     });
   });

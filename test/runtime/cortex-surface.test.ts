@@ -245,9 +245,11 @@ describe("Cortex surface", () => {
       expect(key.body.error).toContain("x-request-id must be 1 to 256 visible ASCII characters");
     });
 
-    it("404 with a JSON body for routes that do not exist", async () => {
-      const response = await request(t.url).put("/sum/abc").expect(404);
-      expect(response.body.error).toContain("no route PUT /sum/abc");
+    it("404 with a JSON body for routes that do not exist, 405 for methods no route answers", async () => {
+      const response = await request(t.url).get("/sum/abc/extra").expect(404);
+      expect(response.body.error).toContain("no route GET /sum/abc/extra");
+      const put = await request(t.url).put("/sum/abc").expect(405).expect("allow", "GET, HEAD, POST, DELETE");
+      expect(put.body.error).toContain("method PUT is not allowed");
     });
 
     it("never answers with a stack trace", async () => {
@@ -268,6 +270,8 @@ describe("Cortex surface", () => {
   describe("operations", () => {
     it("/healthz and /readyz answer 200 once every setup() finished", async () => {
       expect((await request(t.url).get("/healthz").expect(200)).body).toEqual({ status: "ok" });
+      // A worker replaced by an earlier test (a timeout) may still be running its setup().
+      await waitUntil("every worker is ready", async () => (await request(t.url).get("/readyz")).status === 200);
       expect((await request(t.url).get("/readyz").expect(200)).body).toEqual({ ready: true });
     });
   });

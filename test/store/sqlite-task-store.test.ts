@@ -155,10 +155,12 @@ describe("SqliteTaskStore engine", () => {
     await v1.open();
     const { task } = await v1.createTask(newTask({ idempotencyKey: "old" }));
     await v1.close();
-    // Turn it back into what the first release wrote: no lease column, the old due index, version 1.
+    // Turn it back into what the first release wrote: no lease column, the old due index, none of version 3's
+    // columns, version 1.
     const db = new Database(join(dataDir, "runtime.sqlite"));
     db.exec(`
       DROP TABLE attempts;
+      ALTER TABLE tasks DROP COLUMN batch; ALTER TABLE deliveries DROP COLUMN headers; ALTER TABLE deliveries DROP COLUMN ignore_timeout;
       DROP INDEX deliveries_due; DROP INDEX tasks_running;
       ALTER TABLE deliveries DROP COLUMN lease_expires_at;
       CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
@@ -172,6 +174,8 @@ describe("SqliteTaskStore engine", () => {
     expect(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: String(SCHEMA_VERSION) });
     expect(check.prepare("SELECT count(*) AS n FROM pragma_table_info('deliveries') WHERE name = 'lease_expires_at'").get()).toEqual({ n: 1 });
     expect(check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'attempts'").get()).toEqual({ n: 1 });
+    expect(check.prepare("SELECT count(*) AS n FROM pragma_table_info('deliveries') WHERE name IN ('headers', 'ignore_timeout')").get()).toEqual({ n: 2 });
+    expect(check.prepare("SELECT count(*) AS n FROM pragma_table_info('tasks') WHERE name = 'batch'").get()).toEqual({ n: 1 });
     check.close();
   });
 

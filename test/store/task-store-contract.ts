@@ -479,6 +479,24 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
       });
     });
 
+    describe("14. Modelbit fields", () => {
+      it("14.1 a batch task and a modelbit format are kept; a report's headers and ignoreTimeout reach the lease", async () => {
+        const { task } = await store.createTask(newTask({ format: "modelbit", batch: true, payloadJson: '[[1,{"a":1}]]' }));
+        expect(await store.getTask(task.id)).toMatchObject({ format: "modelbit", batch: true });
+        const [claimed] = await store.claimQueued("sum", 1, T0);
+        expect(claimed).toMatchObject({ id: task.id, batch: true, format: "modelbit" });
+        await store.finishTask(task.id, completed([[1, 2]]), pendingDelivery(task.id, T0 + 10, { headers: { "x-mb-batch-id": task.id }, ignoreTimeout: true }));
+        const [due] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        expect(due).toMatchObject({ taskId: task.id, headers: { "x-mb-batch-id": task.id }, ignoreTimeout: true });
+        const plain = await finishedWithReport(T0 + 20);
+        const [other] = await store.leaseDueDeliveries(T0 + 20, 10, LEASE_MS);
+        expect(other!.taskId).toBe(plain);
+        expect(other).not.toHaveProperty("headers");
+        expect(other).not.toHaveProperty("ignoreTimeout");
+        expect(await store.getTask(plain)).not.toHaveProperty("batch");
+      });
+    });
+
     describe("12. cancelTask", () => {
       const cancelled = (finishedAt = T0 + 5): TaskOutcome => ({ status: "cancelled", finishedAt });
 
@@ -528,6 +546,21 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect(due).toMatchObject({ taskId: id, body: `{"id":"${id}"}`, webhookId: `msg_${id}`, attempts: 0, nextAttemptAt: T0 + 1000 });
       });
 
+      it("13.1b per-request credentials are erased once the report settles: the task keeps its URL, a redelivery has no auth", async () => {
+        const auth = { kind: "basic" as const, username: "client", password: "per-request-secret" };
+        const { task } = await store.createTask(newTask({ callback: { url: "http://127.0.0.1:9000/own", auth } }));
+        await store.claimQueued("sum", 1, T0);
+        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
+        expect((await store.getTask(task.id))?.callback).toEqual({ url: "http://127.0.0.1:9000/own" });
+        const [leased] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        expect(leased?.auth).toEqual(auth);
+        await store.recordAttempt(task.id, { status: "delivered", attempts: 1, lastStatusCode: 200 });
+        expect(await store.redeliver(task.id, T0 + 1000)).toBe("scheduled");
+        const [again] = await store.leaseDueDeliveries(T0 + 1000, 10, LEASE_MS);
+        expect(again?.taskId).toBe(task.id);
+        expect(again?.auth).toBeUndefined();
+      });
+
       it("13.2 refuses while pending, for an unfinished task, a task without a report and an unknown id", async () => {
         const pending = await finishedWithReport();
         expect(await store.redeliver(pending, T0)).toBe("pending");
@@ -551,6 +584,29 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect((await store.getTask(before))?.webhook?.status).toBe("failed");
         expect((await store.getTask(otherApi))?.webhook?.status).toBe("failed");
         expect((await store.getTask(third))?.webhook).toEqual({ status: "pending", attempts: 0 });
+      });
+    });
+
+    describe("14. per-request credentials are kept only while needed", () => {
+      const auth = { kind: "basic" as const, username: "u", password: "per-request-secret" };
+
+      it("14.1 a finished task keeps its callback URL but not its credentials; its pending report keeps them", async () => {
+        const { task } = await store.createTask(newTask({ callback: { url: "https://example.com/hook", auth } }));
+        await store.claimQueued("sum", 1, T0);
+        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
+        expect((await store.getTask(task.id))?.callback).toEqual({ url: "https://example.com/hook" });
+        const [due] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        expect(due?.auth).toEqual(auth);
+      });
+
+      it("14.2 once its report settled they are gone, and a redelivery is refused rather than sent without them", async () => {
+        const { task } = await store.createTask(newTask());
+        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
+        await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
+        await store.recordAttempt(task.id, { status: "failed", attempts: 1, lastStatusCode: 400 });
+        expect(await store.redeliver(task.id, T0 + 20)).toBe("credentials-erased");
+        expect(await store.redeliverFailed("sum", T0, T0 + 20, 10)).toEqual([]);
+        expect((await store.getTask(task.id))?.webhook?.status).toBe("failed");
       });
     });
 

@@ -1,5 +1,6 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { EventLoopHost } from "../../runtime/hosts/event-loop-host.js";
 import type { Predictor } from "../../runtime/predictor/predictor.js";
 import { SqliteTaskStore } from "../../runtime/store/sqlite-task-store.js";
 import type { TaskOutcome, TaskRecord } from "../../runtime/tasks/task.js";
@@ -22,7 +23,7 @@ describe("ApiWorker", () => {
     const finished: Array<{ task: TaskRecord; outcome: TaskOutcome }> = [];
     const worker = new ApiWorker({
       api: "sum",
-      predictor,
+      host: new EventLoopHost({ predictor, concurrency }),
       store,
       concurrency,
       log: silent,
