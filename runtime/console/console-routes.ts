@@ -5,7 +5,7 @@ import type { ApiConfig } from "../config/api-config.js";
 import type { TaskQuery } from "../engine/engine.js";
 import { ErrorCode, RequestError } from "../errors.js";
 import { requestPath } from "../http/request-log.js";
-import type { TaskStore } from "../store/task-store.js";
+import { CONSOLE_SCAN_ROWS, type TaskStore } from "../store/task-store.js";
 import type { TaskStatus, WebhookStatus } from "../tasks/task.js";
 import { consoleAccess, type ConsoleAccess } from "./console-access.js";
 import { activityView, apiView, summaryView, taskDetailJson } from "./console-views.js";
@@ -16,7 +16,7 @@ export interface ConsoleOptions {
   store: TaskStore;
   apis: ReadonlyMap<string, ApiConfig>;
   access: ConsoleAccess;
-  /** Engine facts the page shows (durable, shared). */
+  /** Which engine holds the tasks, as the page names it (sqlite, redis). */
   engine: { name: string };
   now?: () => number;
 }
@@ -79,7 +79,7 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   api.get("/overview", async (_req, res) => {
     const at = now();
     const views = await Promise.all([...apis.values()].map(async (config) => apiView(config, await reads.read(`counts:${config.name}`, at, () => store.countTasks(config.name)))));
-    res.status(200).json({ engine: options.engine.name, now: now(), apis: views });
+    res.status(200).json({ engine: options.engine.name, now: now(), finished_window: CONSOLE_SCAN_ROWS, apis: views });
   });
   api.get("/activity", async (req, res) => {
     const name = knownApi(apis, query(req, "api"));
