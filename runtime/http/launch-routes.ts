@@ -64,10 +64,14 @@ export const launchTaskRequestSchema = {
   },
 } as const;
 
-/** The body of `POST /v1/sync-tasks`: a task's, but a sync task sends no report, so no callback (null is allowed). */
+/** JSON Schema of a Launch sync-task body: a task request without a report, so no callback_url or callback_auth. */
 export const launchSyncRequestSchema = {
   ...launchTaskRequestSchema,
-  properties: { ...launchTaskRequestSchema.properties, callback_url: { type: "null" }, callback_auth: { type: "null" } },
+  properties: {
+    ...launchTaskRequestSchema.properties,
+    callback_url: { type: "null", description: "A sync task answers with its result and sends no report." },
+    callback_auth: { type: "null", description: "A sync task answers with its result and sends no report." },
+  },
 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: true });

@@ -23,8 +23,10 @@ export const modelbitRequestSchema = {
       format: "uri",
       description: "Answer at once with {batchId}, and POST the answer here when the inference finishes (signed and retried as every report).",
     },
-    response_webhook_ignore_timeout: { type: ["boolean", "null"], description: "A timed-out webhook attempt counts as delivered. Without response_webhook it has no effect." },
+    response_webhook_ignore_timeout: { type: ["boolean", "null"], description: "A timed-out webhook attempt counts as delivered (true needs response_webhook)." },
   },
+  if: { required: ["response_webhook_ignore_timeout"], properties: { response_webhook_ignore_timeout: { const: true } } },
+  then: { required: ["response_webhook"], properties: { response_webhook: { type: "string" } } },
 } as const;
 
 /** `{"batchId"}`: the immediate answer of a request with response_webhook. */
