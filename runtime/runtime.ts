@@ -168,7 +168,9 @@ export class PredictorRuntime {
     for (const warning of config.warnings) log.warn(warning);
 
     const role = options.role ?? "all";
-    const hosts = await loadHosts(config.apis, role, log, now);
+    // Predictor workers load while the store opens (each side starts threads of its own).
+    const hostsLoading = loadHosts(config.apis, role, log, now);
+    hostsLoading.catch(() => undefined); // Awaited below, after the store either way.
     const store: TaskStore =
       options.store ??
       new SqliteTaskStore({
@@ -180,7 +182,14 @@ export class PredictorRuntime {
           else log.warn("the task store answers again");
         },
       });
-    await store.open();
+    const [loaded, opened] = await Promise.allSettled([hostsLoading, store.open()]);
+    if (loaded.status === "rejected" || opened.status === "rejected") {
+      // A predictor that cannot load is the error to report, as when nothing else had started.
+      if (loaded.status === "fulfilled") await Promise.all([...loaded.value.values()].map((host) => host.close()));
+      if (opened.status === "fulfilled") await store.close();
+      throw loaded.status === "rejected" ? loaded.reason : (opened as PromiseRejectedResult).reason;
+    }
+    const hosts = loaded.value;
     for (const warning of store.warnings ?? []) log.warn(warning);
     const works = role !== "api";
     const sender: AttemptSender = options.webhookThread === "main" ? new InThreadSender(config.apis) : new AttemptThread(config.apis, { log });
