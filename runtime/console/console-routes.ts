@@ -21,7 +21,10 @@ export interface ConsoleOptions {
   now?: () => number;
 }
 
-/** The page's files, served as they are: no build step, no CDN. */
+/**
+ * The page's files, served as they are: no build step, no CDN. Sent with `root`, so only the file name is checked
+ * for dot segments: the installed package may sit under a dot folder (`npx` runs it from ~/.npm/_npx/...).
+ */
 const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), "assets");
 const ASSETS: Readonly<Record<string, string>> = { "console.js": "js", "console.css": "css", "json-view.js": "js" };
 
@@ -55,7 +58,7 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   const reads = new ThrottledReads();
 
   const page = (_req: Request, res: import("express").Response): void => {
-    res.status(200).type("html").set("content-security-policy", CONTENT_SECURITY_POLICY).set("cache-control", "no-cache").sendFile(join(ASSETS_DIR, "index.html"));
+    res.status(200).type("html").set("content-security-policy", CONTENT_SECURITY_POLICY).set("cache-control", "no-cache").sendFile("index.html", { root: ASSETS_DIR });
   };
   // With an admin key the page itself (no data in it) loads for anyone, since a browser cannot send a Bearer token
   // when it navigates; it asks for the key, and every JSON answer needs it. Loopback-only: all of it is guarded.
@@ -70,7 +73,7 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   });
   for (const [file, type] of Object.entries(ASSETS)) {
     router.get(`/assets/${file}`, shellGuard, (_req, res, next) => {
-      res.type(type).set("cache-control", "no-cache").sendFile(join(ASSETS_DIR, file), (error) => error && next(error));
+      res.type(type).set("cache-control", "no-cache").sendFile(file, { root: ASSETS_DIR }, (error) => error && next(error));
     });
   }
 
