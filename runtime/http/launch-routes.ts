@@ -127,6 +127,8 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
   const router = Router();
 
   router.get("/model-endpoints", (req, res) => {
+    // Express matches a trailing slash here too; that is GET /v1/model-endpoints/{id} with an empty id.
+    if (req.path.endsWith("/")) throw new RequestError(ErrorCode.unknownApi, 404, "no endpoint id after /v1/model-endpoints/; GET /v1/model-endpoints lists them all");
     refuseUnknownQuery(req, ["name"]);
     const name = singleQuery(req, "name");
     // Only the APIs without keys and those the request's key opens: a key shows what it opens, nothing more.

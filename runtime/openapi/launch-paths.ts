@@ -47,7 +47,10 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
           "Every API as a Launch model endpoint (AsyncAPI: async, RealtimeAPI: sync), or only the one called `name`: the Launch client looks an endpoint up here before each request. An API with networking.api_keys is listed only to a request carrying one of its keys.",
         tags: [LAUNCH_TAG],
         parameters: [{ name: "name", in: "query", required: false, description: "Only the endpoint with this name (an empty list when none).", schema: { type: "string" } }],
-        responses: { "200": { description: "The endpoints.", content: { "application/json": { schema: launchModelEndpointsSchema } } } },
+        responses: {
+          "200": { description: "The endpoints.", content: { "application/json": { schema: launchModelEndpointsSchema } } },
+          "400": ERROR_RESPONSES.badQuery,
+        },
       },
     },
     "/v1/model-endpoints/{model_endpoint_id}": {
@@ -58,6 +61,7 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
         parameters: [{ name: "model_endpoint_id", in: "path", required: true, description: "The endpoint's id (its name).", schema: { type: "string" } }],
         responses: {
           "200": { description: "The endpoint.", content: { "application/json": { schema: launchModelEndpointSchema } } },
+          "400": ERROR_RESPONSES.badQuery,
           "404": errorResponse("No such endpoint."),
         },
       },

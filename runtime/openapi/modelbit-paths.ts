@@ -75,6 +75,7 @@ export function modelbitPaths(api: ApiConfig): Record<string, PathItemObject> {
             content: { "application/json": { schema: { oneOf: [modelbitDataSchema, modelbitErrorSchema, modelbitBatchIdSchema] } } },
           },
           "400": errorResponse("The body is not {data, response_webhook?, response_webhook_ignore_timeout?}, a forced batch is malformed, or response_webhook is invalid or refused."),
+          "404": errorResponse("No API by that name, or no version segment (/v1/NAME/latest)."),
           "413": ERROR_RESPONSES.tooLarge,
           "415": ERROR_RESPONSES.notJson,
           "503": errorResponse("The API is at max_replica_concurrency, its setup() has not finished (sync, RealtimeAPI), or the runtime is shutting down."),
