@@ -64,6 +64,14 @@ export const launchTaskRequestSchema = {
   },
 } as const;
 
+/** JSON Schema of a Launch sync task's body: the same without the callback fields (a sync task sends no report). */
+export const launchSyncRequestSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["args"],
+  properties: { args: {}, url: { type: "null" }, cloudpickle: { type: "null" }, return_pickled: { const: false } },
+} as const;
+
 const ajv = new Ajv({ allErrors: true, strict: true });
 // callback_auth is checked by parseLaunchCallbackAuth instead, which says precisely what is wrong without quoting a
 // secret; the rest of the body by the documented schema.
@@ -117,6 +125,8 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
   const router = Router();
 
   router.get("/model-endpoints", (req, res) => {
+    // `/v1/model-endpoints/` reads as GET /v1/model-endpoints/ID with an empty id, not as the list.
+    if (req.path.endsWith("/")) throw new RequestError(ErrorCode.unknownApi, 404, "no model endpoint id after /v1/model-endpoints/; GET /v1/model-endpoints lists them");
     refuseUnknownQuery(req, ["name"]);
     const name = singleQuery(req, "name");
     // Only the APIs without keys and those the request's key opens: a key shows what it opens, nothing more.

@@ -101,8 +101,8 @@ function parseRequest(body: unknown, batchQuery: string | undefined): ModelbitRe
   const ignore = members.response_webhook_ignore_timeout;
   if (ignore !== undefined && ignore !== null) {
     if (typeof ignore !== "boolean") throw new RequestError(ErrorCode.badRequest, 400, "response_webhook_ignore_timeout must be true or false");
-    if (request.responseWebhook === undefined) throw new RequestError(ErrorCode.badRequest, 400, "response_webhook_ignore_timeout needs a response_webhook");
-    request.ignoreTimeout = ignore;
+    // Without a response_webhook there is no webhook whose timeout to ignore: it changes nothing, as in Modelbit.
+    if (request.responseWebhook !== undefined) request.ignoreTimeout = ignore;
   }
   return request;
 }

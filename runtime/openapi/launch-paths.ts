@@ -1,5 +1,5 @@
 import type { ApiConfig } from "../config/api-config.js";
-import { launchTaskRequestSchema } from "../http/launch-routes.js";
+import { launchSyncRequestSchema, launchTaskRequestSchema } from "../http/launch-routes.js";
 import {
   launchModelEndpointSchema,
   launchModelEndpointsSchema,
@@ -21,8 +21,11 @@ function endpointParameters(names: string[]): ParameterObject[] {
     {
       name: "model_endpoint_id",
       in: "query",
-      required: false,
-      description: "The endpoint, as the official Launch client names it (the id from GET /v1/model-endpoints, which is the API's name). Give this or model_endpoint_name.",
+      // Either this or model_endpoint_name names the endpoint, which a parameter list cannot say: the id is what the
+      // official client sends, so it is the one declared required.
+      required: true,
+      description:
+        "The endpoint, as the official Launch client names it (the id from GET /v1/model-endpoints, which is the API's name). model_endpoint_name may be given instead.",
       schema: { type: "string", enum: names },
       example: names[0],
     },
@@ -30,7 +33,7 @@ function endpointParameters(names: string[]): ParameterObject[] {
       name: "model_endpoint_name",
       in: "query",
       required: false,
-      description: "The endpoint by name. Give this or model_endpoint_id (both: they must agree).",
+      description: "The endpoint by name, accepted instead of model_endpoint_id (both given: they must agree).",
       schema: { type: "string", enum: names },
     },
   ];
@@ -47,7 +50,10 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
           "Every API as a Launch model endpoint (AsyncAPI: async, RealtimeAPI: sync), or only the one called `name`: the Launch client looks an endpoint up here before each request. An API with networking.api_keys is listed only to a request carrying one of its keys.",
         tags: [LAUNCH_TAG],
         parameters: [{ name: "name", in: "query", required: false, description: "Only the endpoint with this name (an empty list when none).", schema: { type: "string" } }],
-        responses: { "200": { description: "The endpoints.", content: { "application/json": { schema: launchModelEndpointsSchema } } } },
+        responses: {
+          "200": { description: "The endpoints.", content: { "application/json": { schema: launchModelEndpointsSchema } } },
+          "400": ERROR_RESPONSES.badQuery,
+        },
       },
     },
     "/v1/model-endpoints/{model_endpoint_id}": {
@@ -75,7 +81,7 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
         parameters: [...endpointParameters(syncNames), { ...idempotencyKeyHeader, description: "Passed to predict() as its requestId." }],
         requestBody: {
           required: true,
-          content: { "application/json": { schema: launchTaskRequestSchema, example: { return_pickled: false, args: { x: 2, y: "hello" } } } },
+          content: { "application/json": { schema: launchSyncRequestSchema, example: { return_pickled: false, args: { x: 2, y: "hello" } } } },
         },
         responses: {
           "200": { description: "SUCCESS with the result, or FAILURE with the traceback.", content: { "application/json": { schema: launchSyncAnswerSchema } } },
