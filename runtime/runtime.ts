@@ -12,6 +12,7 @@ import { createLogger } from "./log.js";
 import { RuntimeMetrics } from "./metrics/runtime-metrics.js";
 import { buildOpenApiDocument } from "./openapi/openapi-document.js";
 import { createHost } from "./hosts/create-host.js";
+import { DormantHost } from "./hosts/dormant-host.js";
 import type { PredictorHost } from "./hosts/host.js";
 import { PredictorLoadError } from "./predictor/load-predictor.js";
 import { Outbox } from "./outbox/outbox.js";
@@ -166,7 +167,10 @@ export class PredictorRuntime {
     const { config } = options;
     for (const warning of config.warnings) log.warn(warning);
 
-    const hosts = await loadHosts(config.apis, log, now);
+    const role = options.role ?? "all";
+    // Predictor workers load while the store opens (each side starts threads of its own).
+    const hostsLoading = loadHosts(config.apis, role, log, now);
+    hostsLoading.catch(() => undefined); // Awaited below, after the store either way.
     const store: TaskStore =
       options.store ??
       new SqliteTaskStore({
@@ -178,9 +182,15 @@ export class PredictorRuntime {
           else log.warn("the task store answers again");
         },
       });
-    await store.open();
+    const [loaded, opened] = await Promise.allSettled([hostsLoading, store.open()]);
+    if (loaded.status === "rejected" || opened.status === "rejected") {
+      // A predictor that cannot load is the error to report, as when nothing else had started.
+      if (loaded.status === "fulfilled") await Promise.all([...loaded.value.values()].map((host) => host.close()));
+      if (opened.status === "fulfilled") await store.close();
+      throw loaded.status === "rejected" ? loaded.reason : (opened as PromiseRejectedResult).reason;
+    }
+    const hosts = loaded.value;
     for (const warning of store.warnings ?? []) log.warn(warning);
-    const role = options.role ?? "all";
     const works = role !== "api";
     const sender: AttemptSender = options.webhookThread === "main" ? new InThreadSender(config.apis) : new AttemptThread(config.apis, { log });
     try {
@@ -364,8 +374,18 @@ export class PredictorRuntime {
 }
 
 /** Starts every API's host and loads its predictor in each worker, at once; all load errors are reported together. */
-async function loadHosts(apis: readonly ApiConfig[], log: Logger, now: () => number): Promise<Map<string, PredictorHost>> {
-  const hosts = new Map(apis.map((api) => [api.name, createHost(api, log, now)]));
+async function loadHosts(apis: readonly ApiConfig[], role: "all" | "api" | "worker", log: Logger, now: () => number): Promise<Map<string, PredictorHost>> {
+  // Predictions run where their work is taken: AsyncAPIs in processes that work (not --role api), RealtimeAPIs in
+  // processes that serve API routes (not --role worker). Elsewhere no worker starts and no model is loaded.
+  const runsHere = (api: ApiConfig): boolean => (api.kind === "AsyncAPI" ? role !== "api" : role !== "worker");
+  const hosts = new Map<string, PredictorHost>(
+    apis.map((api) => [
+      api.name,
+      runsHere(api)
+        ? createHost(api, log, now)
+        : new DormantHost(api.predictor.processesPerReplica * api.predictor.threadsPerProcess, `API "${api.name}" does not run predictions in a --role ${role} process`),
+    ]),
+  );
   const results = await Promise.allSettled([...hosts.values()].map((host) => host.load()));
   const errors: PredictorLoadError[] = [];
   for (const result of results) {

@@ -5,7 +5,7 @@ import type { ApiConfig } from "../config/api-config.js";
 import type { TaskQuery } from "../engine/engine.js";
 import { ErrorCode, RequestError } from "../errors.js";
 import { requestPath } from "../http/request-log.js";
-import type { TaskStore } from "../store/task-store.js";
+import { CONSOLE_SCAN_ROWS, type TaskStore } from "../store/task-store.js";
 import type { TaskStatus, WebhookStatus } from "../tasks/task.js";
 import { consoleAccess, type ConsoleAccess } from "./console-access.js";
 import { activityView, apiView, summaryView, taskDetailJson } from "./console-views.js";
@@ -16,12 +16,15 @@ export interface ConsoleOptions {
   store: TaskStore;
   apis: ReadonlyMap<string, ApiConfig>;
   access: ConsoleAccess;
-  /** Engine facts the page shows (durable, shared). */
+  /** Which engine holds the tasks, as the page names it (sqlite, redis). */
   engine: { name: string };
   now?: () => number;
 }
 
-/** The page's files, served as they are: no build step, no CDN. */
+/**
+ * The page's files, served as they are: no build step, no CDN. Sent with `root`, so only the file name is checked
+ * for dot segments: the installed package may sit under a dot folder (`npx` runs it from ~/.npm/_npx/...).
+ */
 const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), "assets");
 const ASSETS: Readonly<Record<string, string>> = { "console.js": "js", "console.css": "css", "json-view.js": "js" };
 
@@ -55,7 +58,7 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   const reads = new ThrottledReads();
 
   const page = (_req: Request, res: import("express").Response): void => {
-    res.status(200).type("html").set("content-security-policy", CONTENT_SECURITY_POLICY).set("cache-control", "no-cache").sendFile(join(ASSETS_DIR, "index.html"));
+    res.status(200).type("html").set("content-security-policy", CONTENT_SECURITY_POLICY).set("cache-control", "no-cache").sendFile("index.html", { root: ASSETS_DIR });
   };
   // With an admin key the page itself (no data in it) loads for anyone, since a browser cannot send a Bearer token
   // when it navigates; it asks for the key, and every JSON answer needs it. Loopback-only: all of it is guarded.
@@ -70,7 +73,7 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   });
   for (const [file, type] of Object.entries(ASSETS)) {
     router.get(`/assets/${file}`, shellGuard, (_req, res, next) => {
-      res.type(type).set("cache-control", "no-cache").sendFile(join(ASSETS_DIR, file), (error) => error && next(error));
+      res.type(type).set("cache-control", "no-cache").sendFile(file, { root: ASSETS_DIR }, (error) => error && next(error));
     });
   }
 
@@ -79,7 +82,7 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   api.get("/overview", async (_req, res) => {
     const at = now();
     const views = await Promise.all([...apis.values()].map(async (config) => apiView(config, await reads.read(`counts:${config.name}`, at, () => store.countTasks(config.name)))));
-    res.status(200).json({ engine: options.engine.name, now: now(), apis: views });
+    res.status(200).json({ engine: options.engine.name, now: now(), finished_window: CONSOLE_SCAN_ROWS, apis: views });
   });
   api.get("/activity", async (req, res) => {
     const name = knownApi(apis, query(req, "api"));

@@ -61,11 +61,24 @@ export function spawnPythonWorker(options: PythonWorkerOptions): WorkerChannel {
     );
   });
   child.stdin.on("error", () => undefined); // A dead process's pipe: its exit is reported on its own.
-  child.on("close", (code, signal) => {
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
-    // Before the host program spoke (an interpreter too old to run it, say) stderr is the only explanation.
-    const tail = !spoke && stderrTail.length > 0 ? `: ${stderrTail.join(" | ")}` : "";
-    exit(code === 0 || signal ? how : `${how}${tail}`);
+  let pipesClosed = false;
+  child.on("close", () => {
+    pipesClosed = true;
+  });
+  child.on("exit", (code, signal) => {
+    const report = (): void => {
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      // Before the host program spoke (an interpreter too old to run it, say) stderr is the only explanation.
+      const tail = !spoke && stderrTail.length > 0 ? `: ${stderrTail.join(" | ")}` : "";
+      exit(code === 0 || signal ? how : `${how}${tail}`);
+    };
+    // Let the last output arrive first; but a process the predictor started may hold stderr open after the host
+    // program is gone, so do not wait for the pipes for long.
+    if (pipesClosed) report();
+    else {
+      child.once("close", report);
+      setTimeout(report, 1000).unref();
+    }
   });
 
   let stderrRest = "";

@@ -78,7 +78,8 @@ export function docsRoutes(): Router {
   });
   for (const asset of ASSETS) {
     router.get(`/assets/${asset}`, (_req, res, next) => {
-      res.sendFile(join(dir, asset), { maxAge: "1d" }, (error) => error && next(error));
+      // root: only the asset's name is checked for dot segments; node_modules may sit under a dot folder (npx's cache).
+      res.sendFile(asset, { root: dir, maxAge: "1d" }, (error) => error && next(error));
     });
   }
   return router;

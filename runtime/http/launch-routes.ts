@@ -64,12 +64,14 @@ export const launchTaskRequestSchema = {
   },
 } as const;
 
-/** JSON Schema of a Launch sync task's body: the same without the callback fields (a sync task sends no report). */
+/** JSON Schema of a Launch sync-task body: a task request without a report, so no callback_url or callback_auth. */
 export const launchSyncRequestSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["args"],
-  properties: { args: {}, url: { type: "null" }, cloudpickle: { type: "null" }, return_pickled: { const: false } },
+  ...launchTaskRequestSchema,
+  properties: {
+    ...launchTaskRequestSchema.properties,
+    callback_url: { type: "null", description: "A sync task answers with its result and sends no report." },
+    callback_auth: { type: "null", description: "A sync task answers with its result and sends no report." },
+  },
 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -125,8 +127,8 @@ export function launchRoutes(service: TaskService, bodyLimitBytes: number): Rout
   const router = Router();
 
   router.get("/model-endpoints", (req, res) => {
-    // `/v1/model-endpoints/` reads as GET /v1/model-endpoints/ID with an empty id, not as the list.
-    if (req.path.endsWith("/")) throw new RequestError(ErrorCode.unknownApi, 404, "no model endpoint id after /v1/model-endpoints/; GET /v1/model-endpoints lists them");
+    // Express matches a trailing slash here too; that is GET /v1/model-endpoints/{id} with an empty id.
+    if (req.path.endsWith("/")) throw new RequestError(ErrorCode.unknownApi, 404, "no endpoint id after /v1/model-endpoints/; GET /v1/model-endpoints lists them all");
     refuseUnknownQuery(req, ["name"]);
     const name = singleQuery(req, "name");
     // Only the APIs without keys and those the request's key opens: a key shows what it opens, nothing more.

@@ -101,7 +101,8 @@ function parseRequest(body: unknown, batchQuery: string | undefined): ModelbitRe
   const ignore = members.response_webhook_ignore_timeout;
   if (ignore !== undefined && ignore !== null) {
     if (typeof ignore !== "boolean") throw new RequestError(ErrorCode.badRequest, 400, "response_webhook_ignore_timeout must be true or false");
-    // Without a response_webhook there is no webhook whose timeout to ignore: it changes nothing, as in Modelbit.
+    // false is what happens anyway; true would promise something no webhook is there to do.
+    if (ignore && request.responseWebhook === undefined) throw new RequestError(ErrorCode.badRequest, 400, "response_webhook_ignore_timeout: true needs a response_webhook");
     if (request.responseWebhook !== undefined) request.ignoreTimeout = ignore;
   }
   return request;

@@ -14,7 +14,6 @@ export const ERROR_RESPONSES = {
   badJson: errorResponse(
     "The body is empty, not valid JSON, or nested deeper than 256 levels of arrays and objects, or a parameter is invalid (callback_url, x-request-id, one given twice, or one the operation does not take).",
   ),
-  badPath: errorResponse("The path is not valid percent-encoding."),
   badQuery: errorResponse("A query parameter the operation does not take, or a path that is not valid percent-encoding."),
   storeUnavailable: errorResponse("The task store failed or did not answer in time; retry in a few seconds."),
   notFoundTask: errorResponse("No such task (results are kept 7 days)."),

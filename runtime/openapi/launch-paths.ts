@@ -64,6 +64,7 @@ function endpointPaths(apis: readonly ApiConfig[]): Record<string, PathItemObjec
         parameters: [{ name: "model_endpoint_id", in: "path", required: true, description: "The endpoint's id (its name).", schema: { type: "string" } }],
         responses: {
           "200": { description: "The endpoint.", content: { "application/json": { schema: launchModelEndpointSchema } } },
+          "400": ERROR_RESPONSES.badQuery,
           "404": errorResponse("No such endpoint."),
         },
       },

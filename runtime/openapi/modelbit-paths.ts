@@ -23,8 +23,10 @@ export const modelbitRequestSchema = {
       format: "uri",
       description: "Answer at once with {batchId}, and POST the answer here when the inference finishes (signed and retried as every report).",
     },
-    response_webhook_ignore_timeout: { type: ["boolean", "null"], description: "A timed-out webhook attempt counts as delivered (without response_webhook it changes nothing)." },
+    response_webhook_ignore_timeout: { type: ["boolean", "null"], description: "A timed-out webhook attempt counts as delivered (true needs response_webhook)." },
   },
+  if: { required: ["response_webhook_ignore_timeout"], properties: { response_webhook_ignore_timeout: { const: true } } },
+  then: { required: ["response_webhook"], properties: { response_webhook: { type: "string" } } },
 } as const;
 
 /** `{"batchId"}`: the immediate answer of a request with response_webhook. */
@@ -52,7 +54,7 @@ export function modelbitPaths(api: ApiConfig): Record<string, PathItemObject> {
           " (`{\"data\"}`, or `{\"error\"}` with 200 when predict() failed); a batch runs one predict() per item. With `response_webhook`, answers at once with `{\"batchId\"}` and POSTs the answer there (see Callbacks).",
         tags: [api.name],
         parameters: [
-          { name: "version", in: "path", required: true, description: "Any version (`latest`, a number): the one configured predictor serves it.", schema: { type: "string", minLength: 1 }, example: "latest" },
+          { name: "version", in: "path", required: true, description: "Any version (`latest`, a number): the one configured predictor serves it.", schema: { type: "string" }, example: "latest" },
           {
             name: "batch",
             in: "query",
@@ -73,7 +75,7 @@ export function modelbitPaths(api: ApiConfig): Record<string, PathItemObject> {
             content: { "application/json": { schema: { oneOf: [modelbitDataSchema, modelbitErrorSchema, modelbitBatchIdSchema] } } },
           },
           "400": errorResponse("The body is not {data, response_webhook?, response_webhook_ignore_timeout?}, a forced batch is malformed, or response_webhook is invalid or refused."),
-          "404": errorResponse("No API of this name, or no version segment after it (POST /v1/NAME/latest)."),
+          "404": errorResponse("No API by that name, or no version segment (/v1/NAME/latest)."),
           "413": ERROR_RESPONSES.tooLarge,
           "415": ERROR_RESPONSES.notJson,
           "503": errorResponse("The API is at max_replica_concurrency, its setup() has not finished (sync, RealtimeAPI), or the runtime is shutting down."),

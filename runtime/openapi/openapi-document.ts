@@ -92,15 +92,15 @@ export interface OpenApiDocumentOptions {
  * error answers, the ops routes, and on each async operation a callback with the report's schema.
  */
 /**
- * Every operation with a path parameter can answer 400 for a path that is not valid percent-encoding (the router
- * cannot decode it): said once here, so no operation added later forgets it.
+ * Every operation of an API surface (Cortex, Launch, Modelbit) refuses a query parameter it does not take, and one
+ * with a path parameter a path that is not valid percent-encoding, with 400: said once here, so no operation
+ * added later forgets it. The operations routes take no parameters and ignore a query.
  */
-function documentBadPathEncoding(paths: Record<string, PathItemObject>): void {
-  for (const [path, item] of Object.entries(paths)) {
-    if (!path.includes("{")) continue;
+function documentRequestTargetRefusals(surfacePaths: Record<string, PathItemObject>): void {
+  for (const item of Object.values(surfacePaths)) {
     for (const operation of [item.get, item.post, item.delete]) {
       if (operation !== undefined && operation.responses["400"] === undefined) {
-        operation.responses = { ...operation.responses, "400": ERROR_RESPONSES.badPath };
+        operation.responses = { ...operation.responses, "400": ERROR_RESPONSES.badQuery };
       }
     }
   }
@@ -121,8 +121,8 @@ export function buildOpenApiDocument(apis: readonly ApiConfig[], options: OpenAp
     tags.push({ name: LAUNCH_TAG, description: "The Launch surface: the same APIs as model endpoints, in the wire form the official Launch client sends." });
   }
   secure(paths, apis);
+  documentRequestTargetRefusals(paths);
   Object.assign(paths, opsPaths());
-  documentBadPathEncoding(paths);
   tags.push({ name: OPERATIONS_TAG, description: "Health, readiness, metrics and this description." });
   return {
     openapi: "3.1.0",

@@ -8,7 +8,7 @@ import { webhookStateOf } from "../tasks/delivery.js";
 import { parseStoredOutcome, serializeOutcome } from "../tasks/outcome-json.js";
 import { formatOf, type CallbackTarget, type NewTask, type TaskOutcome, type TaskRecord, type TaskStatus, type WebhookStatus } from "../tasks/task.js";
 import { REDIS_SCRIPTS, type RedisScriptName } from "./redis-scripts.js";
-import { bucketActivity, type ActivityBucket, type CreateTaskResult, type FinishedTaskTimes, type RecoverySummary, type RedeliverStoreResult, type TaskStore } from "./task-store.js";
+import { bucketActivity, CONSOLE_SCAN_ROWS, type ActivityBucket, type CreateTaskResult, type FinishedTaskTimes, type RecoverySummary, type RedeliverStoreResult, type TaskStore } from "./task-store.js";
 
 /** Options of {@link RedisTaskStore}. */
 export interface RedisTaskStoreOptions {
@@ -33,8 +33,8 @@ const SWEEP_CHUNK = 500;
  * filter matches little shows what the newest LIST_MAX_SCAN tasks hold, and counts of finished tasks cover the
  * newest COUNT_MAX_SCAN finished ones.
  */
-const LIST_MAX_SCAN = 20_000;
-const COUNT_MAX_SCAN = 20_000;
+const LIST_MAX_SCAN = CONSOLE_SCAN_ROWS;
+const COUNT_MAX_SCAN = CONSOLE_SCAN_ROWS;
 /** Backoff of the writes retried until Redis answers (finishing a task, recording an attempt). */
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
 

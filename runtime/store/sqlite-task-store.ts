@@ -8,7 +8,7 @@ import { DEFAULT_STORE_DEADLINE_MS, GroupCommit, type GroupCommitStats } from ".
 import { databaseLocation, type SqliteSynchronous } from "./sqlite-engine.js";
 import type { DeliveryInsert, OutcomeUpdate } from "./sqlite-task-tables.js";
 import type { StoreOperation, StoreOperationResults } from "./store-operations.js";
-import type { ActivityBucket, CreateTaskResult, RecoverySummary, RedeliverStoreResult, TaskStore } from "./task-store.js";
+import { CONSOLE_SCAN_ROWS, type ActivityBucket, type CreateTaskResult, type RecoverySummary, type RedeliverStoreResult, type TaskStore } from "./task-store.js";
 
 export type { SqliteSynchronous } from "./sqlite-engine.js";
 
@@ -34,8 +34,7 @@ export interface SqliteTaskStoreOptions {
 }
 
 const DEFAULT_SWEEP_CHUNK_ROWS = 500;
-/** Most finished tasks one activity query reads: a chart of a busy API samples its newest ones. */
-const ACTIVITY_MAX_ROWS = 20_000;
+
 
 /**
  * The embedded engine: one SQLite file in WAL mode, owned by one process at a time, written through a group commit
@@ -178,7 +177,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   activity(api: string, since: number, until: number, bucketMs: number): Promise<ActivityBucket[]> {
-    return this.#run<"activity">(() => ({ kind: "activity", api, since, until, bucketMs, maxRows: ACTIVITY_MAX_ROWS }));
+    return this.#run<"activity">(() => ({ kind: "activity", api, since, until, bucketMs, maxRows: CONSOLE_SCAN_ROWS }));
   }
 
   nextDeliveryDueAt(): Promise<number | undefined> {

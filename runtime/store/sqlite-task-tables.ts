@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { ApiCounts, TaskQuery, TaskSummary } from "../engine/engine.js";
 import type { AttemptRecord, DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
 import type { TaskRecord, TaskStatus } from "../tasks/task.js";
-import { bucketActivity, type ActivityBucket, type RecoverySummary, type RedeliverStoreResult } from "./task-store.js";
+import { bucketActivity, CONSOLE_SCAN_ROWS, type ActivityBucket, type RecoverySummary, type RedeliverStoreResult } from "./task-store.js";
 import {
   toAttemptRecord,
   toDeliveryRecord,
@@ -175,13 +175,26 @@ export class SqliteTaskTables {
        VALUES (@taskId, @attempt, @startedAt, @durationMs, @origin, @outcome, @statusCode, @error, @nextAttemptAt)`,
     );
     this.#attempts = db.prepare("SELECT * FROM attempts WHERE task_id = ? ORDER BY rowid");
-    this.#taskCounts = db.prepare("SELECT status, count(*) AS n FROM tasks WHERE api = ? GROUP BY status");
-    this.#reportCounts = db.prepare("SELECT status, count(*) AS n FROM deliveries WHERE api = ? GROUP BY status");
-    // Through tasks_by_finish: the window's finished tasks, each with when its report was delivered (if it was).
+    // Queued and running through their partial indexes, pending reports through deliveries_due's: exact and cheap.
+    this.#taskCounts = db.prepare(
+      `SELECT (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_queue') AS in_queue,
+              (SELECT count(*) FROM tasks WHERE api = @api AND status = 'in_progress') AS in_progress,
+              (SELECT count(*) FROM deliveries WHERE status = 'pending' AND api = @api) AS pending`,
+    );
+    // Finished tasks and settled reports: of the newest @scan finished tasks of every API (through tasks_by_finish),
+    // so a week of tasks costs a bounded read, not a scan of the table in the engine's thread.
+    this.#reportCounts = db.prepare(
+      `SELECT t.status AS status, d.status AS d_status, count(*) AS n
+       FROM (SELECT id, api, status FROM tasks WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT @scan) t
+       LEFT JOIN deliveries d ON d.task_id = t.id
+       WHERE t.api = @api GROUP BY t.status, d.status`,
+    );
+    // The window's newest finished tasks of every API (bounded the same way), each with when its report was delivered.
     this.#finishedSince = db.prepare(
       `SELECT t.finished_at AS finished_at, t.created_at AS created_at,
               (SELECT a.started_at + a.duration_ms FROM attempts a WHERE a.task_id = t.id AND a.outcome = 'delivered' ORDER BY a.rowid DESC LIMIT 1) AS delivered_at
-       FROM tasks t WHERE t.finished_at >= ? AND t.api = ? ORDER BY t.finished_at DESC LIMIT ?`,
+       FROM (SELECT id, api, finished_at, created_at FROM tasks WHERE finished_at >= @since ORDER BY finished_at DESC LIMIT @scan) t
+       WHERE t.api = @api`,
     );
   }
 
@@ -325,6 +338,13 @@ export class SqliteTaskTables {
       where.push("t.seq < coalesce((SELECT seq FROM tasks WHERE id = @before), 0)");
       params.before = query.before;
     }
+    if (params.idFrom === undefined) {
+      // Without an id to seek to, a filter that matches little would walk the whole table: look at the newest
+      // CONSOLE_SCAN_ROWS tasks (before the page's start) only, as the Redis engine does.
+      where.push("t.seq > coalesce((SELECT seq FROM tasks WHERE id = @anchor), (SELECT max(seq) + 1 FROM tasks), 0) - @scan");
+      params.anchor = query.before ?? "";
+      params.scan = CONSOLE_SCAN_ROWS;
+    }
     params.limit = Math.min(Math.max(1, Math.floor(query.limit ?? 50)), 500);
     const sql = `SELECT t.id, t.api, t.status, t.created_at, t.finished_at, t.webhook_skip_reason,
                         d.status AS d_status, d.attempts AS d_attempts
@@ -339,11 +359,13 @@ export class SqliteTaskTables {
       tasks: { in_queue: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 },
       reports: { pending: 0, delivered: 0, failed: 0 },
     };
-    for (const row of this.#taskCounts.all(api) as Array<{ status: string; n: number }>) {
-      if (row.status in counts.tasks) counts.tasks[row.status as keyof ApiCounts["tasks"]] = row.n;
-    }
-    for (const row of this.#reportCounts.all(api) as Array<{ status: string; n: number }>) {
-      if (row.status in counts.reports) counts.reports[row.status as keyof ApiCounts["reports"]] = row.n;
+    const unfinished = this.#taskCounts.get({ api }) as { in_queue: number; in_progress: number; pending: number };
+    counts.tasks.in_queue = unfinished.in_queue;
+    counts.tasks.in_progress = unfinished.in_progress;
+    counts.reports.pending = unfinished.pending;
+    for (const row of this.#reportCounts.all({ api, scan: CONSOLE_SCAN_ROWS }) as Array<{ status: string; d_status: string | null; n: number }>) {
+      if (row.status === "completed" || row.status === "failed" || row.status === "cancelled") counts.tasks[row.status] += row.n;
+      if (row.d_status === "delivered" || row.d_status === "failed") counts.reports[row.d_status] += row.n;
     }
     return counts;
   }
@@ -353,7 +375,7 @@ export class SqliteTaskTables {
    * reports delivered. Reads at most `maxRows` of the newest finished tasks, so a busy API costs a bounded query.
    */
   activity(api: string, since: number, until: number, bucketMs: number, maxRows: number): ActivityBucket[] {
-    const rows = this.#finishedSince.all(since, api, maxRows) as Array<{ finished_at: number; created_at: number; delivered_at: number | null }>;
+    const rows = this.#finishedSince.all({ since, api, scan: maxRows }) as Array<{ finished_at: number; created_at: number; delivered_at: number | null }>;
     return bucketActivity(
       rows.map((row) => ({ finishedAt: row.finished_at, createdAt: row.created_at, deliveredAt: row.delivered_at ?? undefined })),
       since,

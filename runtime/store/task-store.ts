@@ -174,6 +174,13 @@ export interface TaskStore {
   close(): Promise<void>;
 }
 
+/**
+ * The most tasks one console read looks at, on every engine: counts of finished tasks and settled reports, and the
+ * chart, cover the newest this many finished tasks (of every API); a filtered task list looks through the newest
+ * this many tasks (an id search finds any). Queued, running and pending counts are exact.
+ */
+export const CONSOLE_SCAN_ROWS = 20_000;
+
 /** A finished task as {@link bucketActivity} reads it. */
 export interface FinishedTaskTimes {
   finishedAt: number;

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { deliveryYaml, postJson, waitForSettledWebhook } from "../helpers/delivery-config.js";
 import { answerWith, startRecorder, type Recorder } from "../helpers/recorder.js";
 import { startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
+import { waitUntil } from "../helpers/wait-until.js";
 import { redisServerAvailable, startRedisServer } from "../helpers/redis-server.js";
 import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
 
@@ -80,6 +81,19 @@ describe("console JSON (/console/api/)", () => {
     expect(activity.json.buckets).toHaveLength(15);
     const last = activity.json.buckets.at(-1);
     expect(last.finished + activity.json.buckets.at(-2).finished).toBeGreaterThanOrEqual(1);
+  });
+
+  it("sends a large payload and result as a preview of their text, with their size", async () => {
+    const big = { blob: "y".repeat(300 * 1024) };
+    const id = String((await postJson(`${runtime.url}/quiet`, big)).body.id);
+    await waitUntil("the task finished", async () => (await get(`${runtime.url}/quiet/${id}`)).json.status === "completed");
+    const detail = await get(`${runtime.url}/console/api/tasks/${id}`);
+    expect(detail.json.payload).toBeUndefined();
+    expect(detail.json.payload_chars).toBe(JSON.stringify(big).length);
+    expect(detail.json.payload_preview).toBe(JSON.stringify(big).slice(0, 16 * 1024));
+    expect(detail.json.result_chars).toBeGreaterThan(300 * 1024);
+    expect(detail.json.status_answer).toBeUndefined();
+    expect(detail.text.length).toBeLessThan(64 * 1024);
   });
 
   it("answers bad filters and unknown tasks with a clear error, never a stack", async () => {

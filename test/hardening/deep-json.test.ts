@@ -1,5 +1,5 @@
 /**
- * Poison pills (issue 12): JSON nested 2,000 and 100,000 levels deep, sent to every surface, produced by predict(),
+ * Poison pills (issue 12): JSON nested 2,000 and 100,000 levels deep, sent to every surface (Cortex, Launch, Modelbit), produced by predict(),
  * and left in the database by an older version (queued, completed, with a pending report), against `serve` as a
  * child process that is stopped and restarted. The runtime refuses what is too deep with a 400, fails what it
  * cannot carry with a clear error, and keeps answering throughout.
@@ -99,6 +99,8 @@ describe("JSON deeper than 256 levels", () => {
         ["/deepen", body],
         ["/deepen-now", body],
         ["/v1/async-tasks?model_endpoint_name=deepen", `{"args":${body}}`],
+        ["/v1/deepen/latest", `{"data":${body}}`],
+        ["/v1/deepen-now/latest", `{"data":${body}}`],
       ] as const) {
         const answer = await call(path, { body: sent });
         expect(answer.status, path).toBe(400);
@@ -136,6 +138,10 @@ describe("JSON deeper than 256 levels", () => {
       expect(realtime.status).toBeGreaterThanOrEqual(400);
       expect(realtime.status).toBeLessThan(600);
       expect(JSON.parse(realtime.text).error).toMatch(/nested more than 256 levels|JSON cannot carry/);
+      // Modelbit answers a failed predict() with 200 {"error"}, as Modelbit does.
+      const modelbit = await call("/v1/deepen-now/latest", { body: JSON.stringify({ data: { levels } }) });
+      expect(modelbit.status).toBe(200);
+      expect(JSON.parse(modelbit.text).error).toMatch(/nested more than 256 levels|JSON cannot carry/);
       await expectAnswering();
     });
   }
@@ -148,12 +154,14 @@ describe("deep JSON already in the database (written by an older version)", () =
     const db = new Database(join(dataDir, "runtime.sqlite"));
     const now = Date.now();
     const insertTask = db.prepare(
-      "INSERT INTO tasks (id, api, format, payload, status, created_at, started_at, finished_at, outcome) VALUES (?, 'deepen', 'cortex', ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO tasks (id, api, format, payload, status, created_at, started_at, finished_at, outcome) VALUES (?, 'deepen', ?, ?, ?, ?, ?, ?, ?)",
     );
-    insertTask.run("queued-deep", deep, "in_queue", now, null, null, null);
-    insertTask.run("running-deep", `{"b":${nestedText(2_000)}}`, "in_progress", now, now, null, null);
-    insertTask.run("queued-small", '{"levels": 1}', "in_queue", now, null, null, null);
-    insertTask.run("completed-deep", "{}", "completed", now, now, now, `{"status":"completed","result":${deep},"finishedAt":${now}}`);
+    const insertCortexTask = (...values: unknown[]): unknown => insertTask.run(values[0], "cortex", ...values.slice(1));
+    insertCortexTask("queued-deep", deep, "in_queue", now, null, null, null);
+    insertTask.run("queued-deep-launch", "launch", deep, "in_queue", now, null, null, null);
+    insertCortexTask("running-deep", `{"b":${nestedText(2_000)}}`, "in_progress", now, now, null, null);
+    insertCortexTask("queued-small", '{"levels": 1}', "in_queue", now, null, null, null);
+    insertCortexTask("completed-deep", "{}", "completed", now, now, now, `{"status":"completed","result":${deep},"finishedAt":${now}}`);
     db.prepare(
       "INSERT INTO deliveries (task_id, api, url, body, webhook_id, status, attempts, next_attempt_at) VALUES ('completed-deep', 'deepen', ?, ?, 'msg_completed-deep', 'pending', 0, ?)",
     ).run(receiverUrl, `{"id":"completed-deep","status":"completed","result":${deep}}`, now);
@@ -169,6 +177,11 @@ describe("deep JSON already in the database (written by an older version)", () =
         });
         expect(failed.error).toMatch(/more than 256 levels/);
       }
+      const launchFailed = await waitUntil("the deep Launch task fails", async () => {
+        const status = JSON.parse((await call("/v1/async-tasks/queued-deep-launch")).text) as { status: string; traceback?: string };
+        return status.status === "FAILURE" ? status : undefined;
+      });
+      expect(launchFailed.traceback).toMatch(/more than 256 levels/);
       const small = await waitUntil("the small queued task completes", async () => {
         const status = JSON.parse((await call("/deepen/queued-small")).text) as { status: string; result?: unknown };
         return status.status === "completed" ? status : undefined;

@@ -5,8 +5,9 @@
  * a status the operation documents, never a 5xx, with a body matching the schema documented for that status; and
  * no schema-valid request may be refused.
  *
- * Values whose validity a schema cannot state are left out of the "valid" requests: callback_url and response_webhook (the network
- * policy decides) and an mTLS callback_auth (the PEM must parse); a basic callback_auth is sampled from its schema
+ * Values whose validity a schema cannot state are left out of the "valid" requests: callback_url and Modelbit's
+ * response_webhook (the network policy decides; with it response_webhook_ignore_timeout), Modelbit's ?batch= (it
+ * constrains the body's shape) and an mTLS callback_auth (the PEM must parse); a basic callback_auth is sampled from its schema
  * and goes with the report to the API's default_callback_url. All are still sent in the invalid ones.
  * FUZZ_RUNS sets the number of runs per property (default 300: a few thousand requests in all, about 10 s).
  */
@@ -149,9 +150,12 @@ const junkBody = fc.oneof(
 function requestOf({ method, path, operation }: Operation): fc.Arbitrary<GeneratedRequest> {
   const parameters = (operation.parameters ?? []) as Schema[];
   const bodySchema = operation.requestBody?.content?.["application/json"]?.schema as Schema | undefined;
-  // A callback address's validity is the network policy's to decide (Modelbit's response_webhook is one too), and
-  // Modelbit's ?batch=true is valid only with a body that is a batch, which no schema of a query parameter can say.
-  const semanticOnly = new Set(["callback_url", "response_webhook", "batch"]);
+  // Webhook URLs are the network policy's to accept; ignore_timeout: true depends on one (the schema's if/then).
+  // Modelbit's ?batch=true requires data to be [[ID, payload], ...], which the body's schema cannot see.
+  // Launch's task routes need model_endpoint_id or model_endpoint_name (agreeing, if both), which OpenAPI
+  // parameters cannot say: valid requests give the id, as the official client does.
+  const semanticOnly = new Set(["callback_url", "response_webhook", "response_webhook_ignore_timeout", "batch", "model_endpoint_name"]);
+  const requiredQuery = (p: Schema): boolean => p.required === true || (p.name === "model_endpoint_id" && p.in === "query");
 
   const valid = fc
     .record({
@@ -160,7 +164,7 @@ function requestOf({ method, path, operation }: Operation): fc.Arbitrary<Generat
         Object.fromEntries(
           parameters.filter((p) => p.in === "query" && !semanticOnly.has(p.name)).map((p) => [p.name, valueOf(p.schema ?? {})]),
         ),
-        { requiredKeys: parameters.filter((p) => p.in === "query" && p.required === true).map((p) => p.name as string) as never[] },
+        { requiredKeys: parameters.filter((p) => p.in === "query" && requiredQuery(p) && !semanticOnly.has(p.name)).map((p) => p.name as string) as never[] },
       ),
       headers: fc.record(
         Object.fromEntries(parameters.filter((p) => p.in === "header").map((p) => [p.name, valueOf(p.schema ?? {})])),
@@ -186,7 +190,8 @@ function requestOf({ method, path, operation }: Operation): fc.Arbitrary<Generat
 
   const invalid = fc
     .record({
-      pathValue: junkText,
+      // Not empty, "." or "..": those address another path (the URL parser folds them), not this operation.
+      pathValue: junkText.filter((text) => text !== "" && text !== "." && text !== ".."),
       extraQuery: fc.option(fc.tuple(fc.oneof(fc.constantFrom("callback_url", "callback_url[]", "model_endpoint_name", "x"), fc.string({ maxLength: 8 })), junkText)),
       contentType: fc.constantFrom("application/json", "application/json; charset=latin1", "text/plain", "application/vnd.x+json", undefined),
       requestId: fc.option(junkText.filter((text) => /^[\x20-\x7e]*$/.test(text))),
@@ -194,7 +199,7 @@ function requestOf({ method, path, operation }: Operation): fc.Arbitrary<Generat
     })
     .map(({ pathValue, extraQuery, contentType, requestId, body }): GeneratedRequest => {
       const filled = path.replace(/\{[^}]+\}/g, () => (pathValue === "%E0%A4%A" ? pathValue : encodeURIComponent(pathValue)));
-      const required = parameters.filter((p) => p.in === "query" && p.required === true).map((p) => `${p.name}=${String(p.schema?.enum?.[0] ?? "x")}`);
+      const required = parameters.filter((p) => p.in === "query" && requiredQuery(p)).map((p) => `${p.name}=${String(p.schema?.enum?.[0] ?? "x")}`);
       const query = [...required, ...(extraQuery === null ? [] : [`${encodeURIComponent(extraQuery[0])}=${encodeURIComponent(extraQuery[1])}`])];
       const headers: Record<string, string> = {};
       if (contentType !== undefined && bodySchema !== undefined) headers["content-type"] = contentType;

@@ -180,3 +180,30 @@ describe("worker-thread host: start-up", () => {
     expect(cli.stderr()).toContain(`setup() of the predictor ${join(dir, "p.ts")} (API p) failed: weights file missing`);
   });
 });
+
+describe("hosts and --role", () => {
+  it("starts no worker for predictions the process does not run: AsyncAPIs in an api process, RealtimeAPIs in a worker", async () => {
+    const { mkdtempSync, rmSync, existsSync } = await import("node:fs");
+    const dir = mkdtempSync(join((await import("node:os")).tmpdir(), "hosts-role-"));
+    // Each predictor leaves a file when constructed.
+    const predictor = (name: string) => `import { writeFileSync } from "node:fs"; export default class P { constructor() { writeFileSync(${JSON.stringify(join(dir, name))}, ""); } predict() { return "${name}"; } }`;
+    const yaml = `
+- name: queued
+  kind: AsyncAPI
+  predictor: { type: typescript, path: queued.ts }
+- name: now
+  kind: RealtimeAPI
+  predictor: { type: typescript, path: now.ts }
+`;
+    t = await startTestRuntime({ dir, role: "api", files: { "queued.ts": predictor("queued-loaded"), "now.ts": predictor("now-loaded") }, yaml });
+    expect(existsSync(join(dir, "now-loaded"))).toBe(true);
+    expect(existsSync(join(dir, "queued-loaded"))).toBe(false);
+    expect((await request(t.url).post("/now").set("content-type", "application/json").send("{}").expect(200)).body).toBe("now-loaded");
+    await request(t.url).get("/readyz").expect(200);
+    await t.close();
+    rmSync(join(dir, "now-loaded"));
+    t = await startTestRuntime({ dir, role: "worker", dataDir: join(dir, "data-worker"), yaml });
+    expect(existsSync(join(dir, "queued-loaded"))).toBe(true);
+    expect(existsSync(join(dir, "now-loaded"))).toBe(false);
+  });
+});

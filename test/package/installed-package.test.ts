@@ -23,7 +23,11 @@ if (!pythonFound) {
 }
 
 const checkout = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string> };
-const project = mkdtempSync(join(tmpdir(), "predictor-runtime-user-"));
+// Under a dot folder, as where `npx predictor-runtime` runs the package from (~/.npm/_npx/...): file serving that
+// refuses dot segments in the whole path would 404 the console there.
+const tempRoot = mkdtempSync(join(tmpdir(), "predictor-runtime-user-"));
+const project = join(tempRoot, ".hidden", "project");
+mkdirSync(project, { recursive: true });
 const service = join(project, "svc");
 const timings: Record<string, number> = {};
 
@@ -136,7 +140,7 @@ afterAll(async () => {
     await exited;
   }
   console.info(`package test timings (ms): ${JSON.stringify(timings)}`);
-  rmSync(project, { recursive: true, force: true });
+  rmSync(tempRoot, { recursive: true, force: true });
 }, 60_000);
 
 describe("the packed tarball", () => {
@@ -206,6 +210,12 @@ export async function firstBody(): Promise<unknown> {
 
   it("npm start serves the project init wrote", async () => {
     servedUrl = await timed("npm start until it is ready", () => npmStart(service));
+    // Static files found through import.meta.url in dist/ (console) and through node_modules (swagger-ui).
+    for (const path of ["/console", "/console/assets/console.js", "/docs", "/docs/assets/swagger-ui.css"]) {
+      const answer = await fetch(`${servedUrl}${path}`);
+      expect(answer.status, path).toBe(200);
+      expect((await answer.text()).length, path).toBeGreaterThan(100);
+    }
   });
 
   it.skipIf(curlMissing && !curlRequired)("the curl lines init printed work against it", async () => {

@@ -546,21 +546,6 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         expect(due).toMatchObject({ taskId: id, body: `{"id":"${id}"}`, webhookId: `msg_${id}`, attempts: 0, nextAttemptAt: T0 + 1000 });
       });
 
-      it("13.1b per-request credentials are erased once the report settles: the task keeps its URL, a redelivery has no auth", async () => {
-        const auth = { kind: "basic" as const, username: "client", password: "per-request-secret" };
-        const { task } = await store.createTask(newTask({ callback: { url: "http://127.0.0.1:9000/own", auth } }));
-        await store.claimQueued("sum", 1, T0);
-        await store.finishTask(task.id, completed(1), pendingDelivery(task.id, T0 + 10, { auth }));
-        expect((await store.getTask(task.id))?.callback).toEqual({ url: "http://127.0.0.1:9000/own" });
-        const [leased] = await store.leaseDueDeliveries(T0 + 10, 10, LEASE_MS);
-        expect(leased?.auth).toEqual(auth);
-        await store.recordAttempt(task.id, { status: "delivered", attempts: 1, lastStatusCode: 200 });
-        expect(await store.redeliver(task.id, T0 + 1000)).toBe("scheduled");
-        const [again] = await store.leaseDueDeliveries(T0 + 1000, 10, LEASE_MS);
-        expect(again?.taskId).toBe(task.id);
-        expect(again?.auth).toBeUndefined();
-      });
-
       it("13.2 refuses while pending, for an unfinished task, a task without a report and an unknown id", async () => {
         const pending = await finishedWithReport();
         expect(await store.redeliver(pending, T0)).toBe("pending");

@@ -219,6 +219,7 @@
   async function refreshOverview() {
     const overview = await call("console/api/overview");
     $("engine").textContent = `engine: ${overview.engine}`;
+    $("window-note").textContent = `Queued, running and pending are exact; completed, failed, cancelled, delivered and finally failed count the newest ${overview.finished_window.toLocaleString("en")} finished tasks.`;
     state.apis = overview.apis;
     if (state.polls % ACTIVITY_EVERY === 0) {
       await Promise.all(
