@@ -21,11 +21,8 @@ function endpointParameters(names: string[]): ParameterObject[] {
     {
       name: "model_endpoint_id",
       in: "query",
-      // Either this or model_endpoint_name names the endpoint, which a parameter list cannot say: the id is what the
-      // official client sends, so it is the one declared required.
-      required: true,
-      description:
-        "The endpoint, as the official Launch client names it (the id from GET /v1/model-endpoints, which is the API's name). model_endpoint_name may be given instead.",
+      required: false,
+      description: "The endpoint, as the official Launch client names it (the id from GET /v1/model-endpoints, which is the API's name). Give this or model_endpoint_name.",
       schema: { type: "string", enum: names },
       example: names[0],
     },
@@ -33,7 +30,7 @@ function endpointParameters(names: string[]): ParameterObject[] {
       name: "model_endpoint_name",
       in: "query",
       required: false,
-      description: "The endpoint by name, accepted instead of model_endpoint_id (both given: they must agree).",
+      description: "The endpoint by name. Give this or model_endpoint_id (both: they must agree).",
       schema: { type: "string", enum: names },
     },
   ];

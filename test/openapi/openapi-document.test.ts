@@ -87,7 +87,7 @@ describe("GET /openapi.json", () => {
     const submit = served.document.paths["/v1/async-tasks"].post;
     for (const name of ["model_endpoint_id", "model_endpoint_name"]) {
       const endpoint = submit.parameters.find((p: any) => p.name === name);
-      expect(endpoint).toMatchObject({ in: "query", required: name === "model_endpoint_id" });
+      expect(endpoint).toMatchObject({ in: "query", required: false });
       expect(endpoint.schema.enum).toEqual(["sum", "echo-unsigned", "quiet"]);
     }
     expect(served.document.paths["/v1/model-endpoints"].get.responses["200"].content["application/json"].schema).toEqual({
