@@ -1,5 +1,5 @@
 import type { ApiConfig } from "../config/api-config.js";
-import { launchTaskRequestSchema } from "../http/launch-routes.js";
+import { launchSyncRequestSchema, launchTaskRequestSchema } from "../http/launch-routes.js";
 import {
   cortexStatusViewSchema,
   conflictBodySchema,
@@ -53,6 +53,7 @@ const NAMED_SCHEMAS = new Map<object, string>([
   [modelbitBatchIdSchema, "ModelbitBatchId"],
   // runtime/http/view-schemas.ts and launch-routes.ts: what the HTTP surfaces take and answer.
   [launchTaskRequestSchema, "LaunchTaskRequest"],
+  [launchSyncRequestSchema, "LaunchSyncTaskRequest"],
   [cortexTaskCreatedSchema, "CortexTaskCreated"],
   [launchTaskCreatedSchema, "LaunchTaskCreated"],
   [cortexStatusViewSchema, "CortexTaskStatus"],
