@@ -2,13 +2,17 @@ import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery, Webhoo
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 
 /**
+ * NOT IMPLEMENTED YET: the interface the core is meant to move to (issue 15), kept as the design it points at.
+ * Today the core claims and leases through `TaskStore` (runtime/store/task-store.ts), which both engines implement
+ * (SQLite and Redis) under one contract suite. Of this file, only the console's view types at the end (TaskQuery,
+ * TaskSummary, ApiCounts) are in use.
+ *
  * The engine owns the queue: it stores tasks and their reports, and calls back the core when work is due (a task to
  * predict, a report attempt to make), owning claims, leases, stalled-work recovery and timers. Everything else
  * (HTTP, surfaces, report bodies, signing, the network guard, the retry policy's decisions, metrics) is the core's
- * and stays the same whichever engine runs. Two engines implement it: `sqlite/` (embedded, one process, the
- * default) and `redis/` (BullMQ, any number of processes on any machines).
+ * and stays the same whichever engine runs.
  *
- * Invariants every engine keeps; test/engine/engine-contract.ts checks each one, numbered:
+ * Invariants an engine would keep (the TaskStore contract suite checks their counterparts today):
  * - a task is never lost once `submit` resolved, and at most one task exists per (api, idempotencyKey), even for
  *   concurrent submits from different processes;
  * - a task's outcome and its report (or why none) are written in one atomic step: a report is never lost, never
