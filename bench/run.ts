@@ -163,8 +163,8 @@ async function startAll(systems: System[], receiver: BenchReceiver): Promise<Run
   return running;
 }
 
-function loadOptions(target: Running, receiver: BenchReceiver, timing: PhaseTiming): LoadOptions {
-  return { ...timing, target: { origin: target.server.url, path: "/noop" }, receiver, connections: CONNECTIONS, padChars: PAD_CHARS };
+function loadOptions(target: ServerProcess, receiver: BenchReceiver, timing: PhaseTiming): LoadOptions {
+  return { ...timing, target: { origin: target.url, path: "/noop" }, receiver, connections: CONNECTIONS, padChars: PAD_CHARS };
 }
 
 /** Pools a system's saturation rounds into one line. */
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       for (const run of order) {
         const cpuBefore = run.server.cpuMs();
         const mainBefore = run.server.mainThreadCpuMs();
-        run.saturation.push(await closedLoop({ ...loadOptions(run, receiver, SATURATION), users: USERS }));
+        run.saturation.push(await closedLoop({ ...loadOptions(run.server, receiver, SATURATION), users: USERS }));
         run.saturationCpuMs += run.server.cpuMs() - cpuBefore;
         run.saturationMainThreadCpuMs += run.server.mainThreadCpuMs() - mainBefore;
       }
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
     const rate = quantile((floorRun ?? running[0]!).saturation.map((phase) => phase.throughputPerS), 0.5) * Number(flags["load-fraction"]);
     for (const run of running) {
       const cpuBefore = run.server.cpuMs();
-      run.fixed = await openLoop({ ...loadOptions(run, receiver, FIXED), ratePerS: rate });
+      run.fixed = await openLoop({ ...loadOptions(run.server, receiver, FIXED), ratePerS: rate });
       run.fixedCpuMs = run.server.cpuMs() - cpuBefore;
       emit(fixedLine(run, rate));
     }
@@ -298,8 +298,7 @@ async function runScaling(): Promise<void> {
       try {
         servers.push(await startServerProcess({ args: runtimeServeArgs(workDir, engineArgs("api")), cwd: workDir, stdoutFile: join(workDir, "api.log") }));
         for (let n = 0; n < workers; n++) servers.push(await startServerProcess({ args: runtimeServeArgs(workDir, engineArgs("worker")), cwd: workDir, stdoutFile: join(workDir, `worker-${n}.log`) }));
-        const api: Running = { system: { name: `redis-${workers}w`, start: () => Promise.reject(new Error("started")) }, server: servers[0]!, workDir, profileDir: undefined, saturation: [], saturationCpuMs: 0, saturationMainThreadCpuMs: 0 };
-        const phase = await closedLoop({ ...loadOptions(api, receiver, SATURATION), users: USERS });
+        const phase = await closedLoop({ ...loadOptions(servers[0]!, receiver, SATURATION), users: USERS });
         emit({ bench: "scaling", engine: "redis", api_processes: 1, worker_processes: workers, throughput_per_s: round(phase.throughputPerS), p50_ms: round(phase.p50Ms), p99_ms: round(phase.p99Ms), completed: phase.completed });
       } finally {
         for (const server of servers) await server.stop("SIGTERM", 15_000);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { parseSince } from "../shared/since.js";
+import { redactCallbackUrl } from "../webhook/callback-url.js";
 import type { RegisterCommand } from "./commands.js";
 import { ExitCode } from "./exit-code.js";
 import { integerOption } from "./serve-command.js";
@@ -70,7 +71,7 @@ async function redeliver(options: RedeliverOptions): Promise<number> {
   }
   base.searchParams.set("since", sinceIso);
   base.searchParams.set("limit", String(options.pageSize));
-  process.stderr.write(`redelivering failed reports of API ${options.api} for tasks finished since ${sinceIso} (${options.url})\n`);
+  process.stderr.write(`redelivering failed reports of API ${options.api} for tasks finished since ${sinceIso} (${redactCallbackUrl(options.url)})\n`);
   let total = 0;
   for (;;) {
     let response: Response;
@@ -78,7 +79,7 @@ async function redeliver(options: RedeliverOptions): Promise<number> {
       response = await fetch(base, { method: "POST", headers });
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-      process.stderr.write(`predictor-runtime redeliver: cannot reach ${options.url} (${cause}); is the server running there? (--url)\n`);
+      process.stderr.write(`predictor-runtime redeliver: cannot reach ${redactCallbackUrl(options.url)} (${cause}); is the server running there? (--url)\n`);
       return ExitCode.failed;
     }
     const text = await response.text();

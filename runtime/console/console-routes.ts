@@ -4,6 +4,7 @@ import { Router, type Request } from "express";
 import type { ApiConfig } from "../config/api-config.js";
 import type { TaskQuery } from "../engine/engine.js";
 import { ErrorCode, RequestError } from "../errors.js";
+import { selfOnlyContentSecurityPolicy } from "../http/content-security-policy.js";
 import { requestPath } from "../http/request-log.js";
 import { CONSOLE_SCAN_ROWS, type TaskStore } from "../store/task-store.js";
 import type { TaskStatus, WebhookStatus } from "../tasks/task.js";
@@ -29,16 +30,7 @@ const ASSETS_DIR = join(dirname(fileURLToPath(import.meta.url)), "assets");
 const ASSETS: Readonly<Record<string, string>> = { "console.js": "js", "console.css": "css", "json-view.js": "js" };
 
 /** Scripts and styles from this runtime only, no inline script: data rendered by the page can never run. */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+const CONTENT_SECURITY_POLICY = selfOnlyContentSecurityPolicy();
 
 const TASK_STATUSES: readonly TaskStatus[] = ["in_queue", "in_progress", "completed", "failed", "cancelled"];
 const WEBHOOK_STATUSES: readonly WebhookStatus[] = ["pending", "delivered", "failed", "skipped"];

@@ -1,26 +1,14 @@
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { Router } from "express";
+import { selfOnlyContentSecurityPolicy } from "./content-security-policy.js";
 import { requestPath } from "./request-log.js";
 
 /** swagger-ui-dist's files this page uses; nothing else of the package is served. */
 const ASSETS = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"] as const;
 
-/**
- * Everything the page loads comes from this runtime; the policy makes a browser refuse anything else, so the page
- * works offline and leaks nothing to a third party. Swagger UI sets inline styles, hence 'unsafe-inline' for styles
- * (never for scripts), and its CSS draws icons from data: URIs.
- */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+/** Swagger UI sets inline styles, hence 'unsafe-inline' for styles (never for scripts). */
+const CONTENT_SECURITY_POLICY = selfOnlyContentSecurityPolicy({ inlineStyles: true });
 
 // Paths are relative to /docs, so the page keeps working behind a proxy that mounts the runtime under a prefix.
 const PAGE = `<!doctype html>

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
+import { startCountingReceiver } from "../helpers/counting-receiver.js";
 import { FIXTURE_PREDICTORS } from "../helpers/runtime-fixture.js";
 import { startRuntimeProcess, type RuntimeProcess } from "../helpers/runtime-process.js";
 import { waitUntil } from "../helpers/wait-until.js";
@@ -30,23 +31,6 @@ async function reservePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-/** Task ids of every report received, counting repeats. */
-async function startReceiver(port: number): Promise<{ server: Server; reports: Map<string, { count: number; status: unknown }> }> {
-  const reports = new Map<string, { count: number; status: unknown }>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const report = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id: string; status: unknown };
-      const seen = reports.get(report.id);
-      reports.set(report.id, { count: (seen?.count ?? 0) + 1, status: report.status });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return { server, reports };
 }
 
 /** POSTs one task; resolves to its id when accepted (202), undefined otherwise (refused, or the process died). */
@@ -145,7 +129,7 @@ describe("crash: kill -9 mid-flight, then restart on the same data dir", () => {
     expect(await submit(secondPool, { duplicate: "again" }, DUPLICATE_KEY)).toBe(duplicateId);
 
     // Bring the receiver up: every accepted task's report arrives, through retries or first attempts.
-    const receiver = await startReceiver(receiverPort);
+    const receiver = await startCountingReceiver({ port: receiverPort });
     servers.push(receiver.server);
     await waitUntil(
       "every accepted task was reported",

@@ -4,11 +4,12 @@
  * is survived without a restart of any process. Every accepted task gets its terminal report.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCountingReceiver } from "../helpers/counting-receiver.js";
 import { FIXTURE_PREDICTORS } from "../helpers/runtime-fixture.js";
 import { startRuntimeProcess, type RuntimeProcess } from "../helpers/runtime-process.js";
 import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
@@ -18,26 +19,6 @@ const available = redisServerAvailable();
 if (!available) {
   if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
   console.warn("\n*** SKIPPED: the multi-process Redis tests need redis-server (apt-get install redis-server); .ci/run installs it ***\n");
-}
-
-/** A receiver counting the reports of each task id; answers after `delayMs`, so deliveries are in flight. */
-async function startReceiver(delayMs: number): Promise<{ server: Server; url: string; reports: Map<string, { count: number; status: unknown }> }> {
-  const reports = new Map<string, { count: number; status: unknown }>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const report = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id: string; status: unknown };
-      setTimeout(() => {
-        const seen = reports.get(report.id);
-        reports.set(report.id, { count: (seen?.count ?? 0) + 1, status: report.status });
-        res.writeHead(200).end();
-      }, delayMs);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return { server, url: `http://127.0.0.1:${port}/hook`, reports };
 }
 
 async function submit(pool: Pool, payload: unknown, requestId?: string): Promise<{ status: number; id?: string; retryAfter?: string }> {
@@ -116,7 +97,7 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
   }
 
   it("a task submitted to one process is predicted by another and polled on a third; x-request-id is idempotent across them", { timeout: 60_000 }, async () => {
-    const receiver = await startReceiver(0);
+    const receiver = await startCountingReceiver();
     servers.push(receiver.server);
     const config = writeConfig(receiver.url);
     const api = await serve(config, "api");
@@ -151,7 +132,7 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
   });
 
   it("kill -9 of a worker mid-predict and mid-delivery under load: every accepted task gets its terminal report", { timeout: 90_000 }, async () => {
-    const receiver = await startReceiver(30);
+    const receiver = await startCountingReceiver({ delayMs: 30 });
     servers.push(receiver.server);
     const config = writeConfig(receiver.url);
     const api = await serve(config, "api");
@@ -194,7 +175,7 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
   });
 
   it("a Redis restart mid-load: submits answer 503 with Retry-After meanwhile, the processes reconnect by themselves, nothing accepted is lost", { timeout: 90_000 }, async () => {
-    const receiver = await startReceiver(0);
+    const receiver = await startCountingReceiver();
     servers.push(receiver.server);
     const config = writeConfig(receiver.url);
     const api = await serve(config, "api");

@@ -53,7 +53,7 @@ export class AdminApi {
           DELETE: (_request, response) => sendJson(response, 200, { deleted: context.store.clear() }),
         },
       ],
-      ["/_/deliveries/wait", { GET: (request, response, params) => waitForDeliveries(context.store, response, params) }],
+      ["/_/deliveries/wait", { GET: (_request, response, params) => waitForDeliveries(context.store, response, params) }],
       [
         "/_/rules",
         {
