@@ -15,17 +15,21 @@ import { createHost } from "./hosts/create-host.js";
 import { DormantHost } from "./hosts/dormant-host.js";
 import type { PredictorHost } from "./hosts/host.js";
 import { PredictorLoadError } from "./predictor/load-predictor.js";
-import { Outbox } from "./outbox/outbox.js";
+import type { Engine, EngineHooks, TaskWorker } from "./engine/engine.js";
+import { StoreEngine } from "./engine/store-engine.js";
+import { reportPlanner } from "./outbox/plan-report.js";
 import { SqliteTaskStore } from "./store/sqlite-task-store.js";
 import type { TaskStore } from "./store/task-store.js";
+import { runBatch, type BatchItem } from "./tasks/batch.js";
 import { TaskService, type ApiRuntime, type CallbackAddressCheck } from "./tasks/task-service.js";
+import type { TaskOutcome } from "./tasks/task.js";
 import { TaskWaiters } from "./tasks/task-waiters.js";
 import { InThreadSender, networkGuards, type AttemptSender } from "./webhook/attempt-sender.js";
 import { AttemptThread } from "./webhook/attempt-thread.js";
-import { WebhookDispatcher } from "./webhook/webhook-dispatcher.js";
+import { reportAttempter, reportLeaseMs } from "./webhook/report-attempt.js";
 import { ApiCapacity } from "./worker/api-capacity.js";
-import { ApiWorker } from "./worker/api-worker.js";
 import { ConcurrencyLimiter } from "./worker/concurrency-limiter.js";
+import { refuseStoredPayload } from "./worker/run-prediction.js";
 
 /** Options of {@link PredictorRuntime.start}. Units are in the names. */
 export interface RuntimeOptions {
@@ -45,8 +49,10 @@ export interface RuntimeOptions {
   fsync?: "commit" | "interval";
   /** Longest a task store call may wait before its request fails with 503 and health probes fail. @defaultValue 30 000 ms */
   storeDeadlineMs?: number;
-  /** Replaces the SQLite store (another engine, such as the RedisTaskStore of `--engine redis`). */
+  /** Replaces the SQLite store: the engine runs over this store instead. */
   store?: TaskStore;
+  /** Replaces the engine altogether (BullMQ for `--engine redis`); built with the core's hooks. */
+  engine?: (context: EngineContext) => Engine;
   /**
    * What this process does, with an engine other processes share: `"api"` serves HTTP (and runs RealtimeAPIs) but
    * predicts no queued task and sends no report; `"worker"` predicts and delivers, serving only the operations
@@ -72,6 +78,16 @@ export interface RuntimeOptions {
   random?: () => number;
 }
 
+/** What the runtime hands an engine it builds: the core's hooks, and the settings every engine reads. */
+export interface EngineContext extends EngineHooks {
+  /** How long a report is leased to one attempt: longer than the longest webhook.timeout_s. */
+  reportLeaseMs: number;
+  /** How long finished tasks are kept. */
+  retentionMs: number;
+  log: Logger;
+  now: () => number;
+}
+
 /** Where the runtime is in its life; shared by the parts that answer for it. */
 interface Lifecycle {
   /** New work is refused: shutdown began, or the runtime failed. */
@@ -82,10 +98,7 @@ interface Lifecycle {
 
 /** How long finished tasks and their results are kept (contract section 3). */
 export const RESULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000; // 7 days
-const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
 const DEFAULT_GRACE_PERIOD_MS = 30_000;
-/** With a shared engine, how often a worker looks for its running tasks being cancelled by another process. */
-const CANCEL_CHECK_MS = 1000;
 
 /** Several predictors could not be loaded; each cause is in `errors`. */
 export class PredictorsLoadError extends RuntimeError {
@@ -97,25 +110,23 @@ export class PredictorsLoadError extends RuntimeError {
 }
 
 /**
- * The whole runtime, wired in the direction data flows: HTTP surface -> task store -> worker -> predictor ->
- * outbox -> dispatcher -> receiver. `start()` resolves once it listens; `ready` once every setup() finished.
+ * The whole runtime, wired in the direction data flows: HTTP surface -> core (TaskService) -> engine -> predictor
+ * host -> engine (outcome and report) -> report attempt -> receiver. `start()` resolves once it listens; `ready`
+ * once every setup() finished.
  */
 export class PredictorRuntime {
   /** Resolves when every predictor's setup() finished; rejects with the first that failed. */
   readonly ready: Promise<void>;
   readonly #server: Server;
-  readonly #store: TaskStore;
+  readonly #engine: Engine;
   readonly #apis: Map<string, ApiRuntime>;
-  readonly #dispatcher: WebhookDispatcher;
   readonly #sender: AttemptSender;
   readonly #log: Logger;
   readonly #gracePeriodMs: number;
-  readonly #sweepTimer: NodeJS.Timeout;
-  readonly #pollTimer: NodeJS.Timeout | undefined;
   /** Shared with the TaskService, which refuses new work once shutdown began, and the health routes. */
   readonly #lifecycle: Lifecycle;
   /**
-   * Resolves with the cause if the runtime can no longer work: its store stopped for good (see TaskStore.failure).
+   * Resolves with the cause if the runtime can no longer work: its engine stopped for good (see Engine.failure).
    * It then refuses new work and fails /healthz; the process should exit so a supervisor restarts it, and the next
    * start resumes every committed task and report. Never settles otherwise.
    */
@@ -124,29 +135,23 @@ export class PredictorRuntime {
 
   private constructor(parts: {
     server: Server;
-    store: TaskStore;
+    engine: Engine;
     apis: Map<string, ApiRuntime>;
-    dispatcher: WebhookDispatcher;
     sender: AttemptSender;
     log: Logger;
     gracePeriodMs: number;
-    sweepTimer: NodeJS.Timeout;
-    pollTimer: NodeJS.Timeout | undefined;
     ready: Promise<void>;
     lifecycle: Lifecycle;
   }) {
     this.#lifecycle = parts.lifecycle;
     this.#server = parts.server;
-    this.#store = parts.store;
+    this.#engine = parts.engine;
     this.#apis = parts.apis;
-    this.#dispatcher = parts.dispatcher;
     this.#sender = parts.sender;
     this.#log = parts.log;
     this.#gracePeriodMs = parts.gracePeriodMs;
-    this.#sweepTimer = parts.sweepTimer;
-    this.#pollTimer = parts.pollTimer;
     this.ready = parts.ready;
-    this.failed = (parts.store.failure ?? new Promise<never>(() => undefined)).then((error) => {
+    this.failed = parts.engine.failure.then((error) => {
       this.#lifecycle.failure = error;
       this.#lifecycle.shuttingDown = true;
       this.#log.fatal(
@@ -158,7 +163,7 @@ export class PredictorRuntime {
   }
 
   /**
-   * Loads every predictor (all load errors reported together, nothing started if any fails), opens the store,
+   * Loads every predictor (all load errors reported together, nothing started if any fails), opens the engine,
    * recovers what a previous process left, and listens.
    */
   static async start(options: RuntimeOptions): Promise<PredictorRuntime> {
@@ -168,113 +173,85 @@ export class PredictorRuntime {
     for (const warning of config.warnings) log.warn(warning);
 
     const role = options.role ?? "all";
-    // Predictor workers load while the store opens (each side starts threads of its own).
+    const works = role !== "api";
+    const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
+    const apis = new Map<string, ApiRuntime>();
+    const lifecycle: Lifecycle = { shuttingDown: false };
+    const metrics = new RuntimeMetrics({ apis: config.apis, now });
+    let waiters: TaskWaiters | undefined;
+    const context: EngineContext = {
+      planReport: reportPlanner(apiConfigs, now, options.random),
+      onTaskSettled: (task, outcome) => {
+        apis.get(task.api)?.capacity.release();
+        metrics.taskFinished(task, outcome);
+        waiters?.settled(task.id);
+      },
+      reportLeaseMs: reportLeaseMs(config.apis),
+      retentionMs: RESULT_RETENTION_MS,
+      log,
+      now,
+    };
+    const engine = options.engine?.(context) ?? storeEngine(options, context);
+    waiters = new TaskWaiters(engine);
+
+    // Predictor workers load while the engine opens (each side starts threads of its own).
     const hostsLoading = loadHosts(config.apis, role, log, now);
-    hostsLoading.catch(() => undefined); // Awaited below, after the store either way.
-    const store: TaskStore =
-      options.store ??
-      new SqliteTaskStore({
-        dataDir: options.dataDir ?? ".runtime",
-        synchronous: options.fsync === "commit" ? "full" : "normal",
-        ...(options.storeDeadlineMs === undefined ? {} : { callDeadlineMs: options.storeDeadlineMs }),
-        onStallChange: (stall) => {
-          if (stall !== undefined) log.error({ reason: stall.message }, "the task store stopped answering: requests fail with 503 and /healthz and /readyz answer 503 until it answers again");
-          else log.warn("the task store answers again");
-        },
-      });
-    const [loaded, opened] = await Promise.allSettled([hostsLoading, store.open()]);
+    hostsLoading.catch(() => undefined); // Awaited below, after the engine either way.
+    const [loaded, opened] = await Promise.allSettled([hostsLoading, engine.open()]);
     if (loaded.status === "rejected" || opened.status === "rejected") {
       // A predictor that cannot load is the error to report, as when nothing else had started.
       if (loaded.status === "fulfilled") await Promise.all([...loaded.value.values()].map((host) => host.close()));
-      if (opened.status === "fulfilled") await store.close();
+      await engine.close().catch(() => undefined);
       throw loaded.status === "rejected" ? loaded.reason : (opened as PromiseRejectedResult).reason;
     }
     const hosts = loaded.value;
-    for (const warning of store.warnings ?? []) log.warn(warning);
-    const works = role !== "api";
+    for (const warning of engine.warnings) log.warn(warning);
+    log.info({ ...opened.value, role, engine: engine.name }, "task store opened");
     const sender: AttemptSender = options.webhookThread === "main" ? new InThreadSender(config.apis) : new AttemptThread(config.apis, { log });
     try {
-      const recovered = await store.recover();
-      log.info({ ...recovered, role }, "task store opened");
-
-      const apis = new Map<string, ApiRuntime>();
-      const apiConfigs = new Map(config.apis.map((api) => [api.name, api]));
-      const lifecycle: Lifecycle = { shuttingDown: false };
       const guards = networkGuards(config.apis);
-      const metrics = new RuntimeMetrics({ apis: config.apis, now });
-      const dispatcher = new WebhookDispatcher({
-        store,
-        apis: apiConfigs,
-        log,
-        now,
-        ...(options.random ? { random: options.random } : {}),
-        onAttempt: (delivery, outcome, update, durationMs) => metrics.webhookAttempt(delivery, outcome, update, durationMs),
-        send: (delivery, api, signal) => sender.send(delivery, api, signal, now),
-      });
       const checkCallbackAddress: CallbackAddressCheck = (url, api) => {
         const refusal = guards.get(api.name)?.refusedLiteral(url.hostname);
         if (refusal !== undefined) {
           throw new RequestError(ErrorCode.callbackAddressRefused, 400, `callback_url refused: ${refusal.message}`, { cause: refusal });
         }
       };
-      const waiters = new TaskWaiters(store);
-      const outbox = new Outbox({ store, apis: apiConfigs, dispatcher, now, ...(options.random ? { random: options.random } : {}) });
 
       for (const api of config.apis) {
         const host = hosts.get(api.name)!;
-        const capacity = new ApiCapacity(api.maxReplicaConcurrency, await store.countUnfinished(api.name));
-        // Every API has a queue worker: an AsyncAPI's tasks, and a RealtimeAPI's requests that asked for a webhook
-        // (Modelbit's response_webhook), which are stored as tasks so none is lost.
-        const worker = new ApiWorker({
-          api: api.name,
-          host,
-          store,
-          finisher: outbox,
-          concurrency: host.capacity,
-          onTaskSettled: (task, outcome) => {
-            capacity.release();
-            metrics.taskFinished(task, outcome);
-            waiters.settled(task.id);
-          },
-          log,
-          now,
-        });
+        const capacity = new ApiCapacity(api.maxReplicaConcurrency, await engine.countUnfinished(api.name));
         const runtime: ApiRuntime =
           api.kind === "AsyncAPI"
-            ? { config: api, host, capacity, ready: false, worker }
-            : { config: api, host, capacity, ready: false, worker, limiter: new ConcurrencyLimiter(host.capacity) };
+            ? { config: api, host, capacity, ready: false, running: 0 }
+            : { config: api, host, capacity, ready: false, running: 0, limiter: new ConcurrencyLimiter(host.capacity) };
         apis.set(api.name, runtime);
       }
 
       metrics.observe(apis);
       const service = new TaskService({
         apis,
-        store,
+        engine,
         now,
         checkCallbackAddress,
-        outbox,
-        reports: dispatcher,
         waiters,
         isShuttingDown: () => lifecycle.shuttingDown,
         onTaskCreated: (task) => metrics.taskSubmitted(task),
-        onTaskFinished: (task, outcome) => metrics.taskFinished(task, outcome),
         onPredicted: (api, outcome, durationMs) => metrics.predicted(api, outcome, durationMs),
       });
       const app = createApp({
         service,
         apis,
         log,
-        failure: () => lifecycle.failure ?? store.stalled?.(),
+        failure: () => lifecycle.failure ?? engine.stalled(),
         ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
         serveApis: role !== "worker",
         prefixedRoutes: {
           "/docs": docsRoutes(),
           // A worker process serves operations routes only; the console is on the processes that serve the APIs.
           ...(role === "worker" ? {} : { "/console": consoleRoutes({
-            store,
+            engine,
             apis: apiConfigs,
             access: options.adminKey === undefined ? { kind: "loopback" } : { kind: "admin-key", key: options.adminKey },
-            engine: { name: store.constructor.name.replace(/TaskStore$/, "").toLowerCase() },
             now,
           }) }),
         },
@@ -282,42 +259,32 @@ export class PredictorRuntime {
       });
       const server = createServer(app);
       await listen(server, options.port ?? 8888, options.host ?? "127.0.0.1");
-      if (works) dispatcher.start();
-      // Another process may queue tasks and schedule reports in a shared engine: look for them now and then.
-      let polls = 0;
-      const pollTimer =
-        store.pollIntervalMs === undefined || !works
-          ? undefined
-          : setInterval(() => {
-              for (const api of apis.values()) api.worker?.notifyQueued();
-              dispatcher.notify();
-              // About once a second: a task running here cancelled through another process (DELETE /NAME/ID).
-              if (++polls % Math.max(1, Math.round(CANCEL_CHECK_MS / store.pollIntervalMs!)) === 0) {
-                for (const api of apis.values()) void api.worker?.stopCancelledElsewhere();
-              }
-            }, store.pollIntervalMs).unref();
+      if (works) {
+        engine.deliver(
+          reportAttempter({
+            apis: apiConfigs,
+            sender,
+            log,
+            now,
+            ...(options.random ? { random: options.random } : {}),
+            onAttempt: (delivery, outcome, update, durationMs) => metrics.webhookAttempt(delivery, outcome, update, durationMs),
+          }),
+        );
+      }
 
-      const sweep = (): void => {
-        store
-          .sweepFinished(now() - RESULT_RETENTION_MS)
-          .then((removed) => removed > 0 && log.info({ removed }, "removed tasks finished more than 7 days ago"))
-          .catch((error: unknown) => log.error({ err: error }, "sweeping old tasks failed"));
-      };
-      sweep();
-      const sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
-
-      const ready = runSetups(apis, log, works);
+      const ready = runSetups(apis, log, (api) => {
+        // Every API's queue is worked: an AsyncAPI's tasks, and a RealtimeAPI's requests that asked for a webhook
+        // (Modelbit's response_webhook), which are stored as tasks so none is lost.
+        if (works) engine.work(api.config.name, taskWorker(api, now));
+      });
       ready.catch(() => undefined); // The caller decides what a failed setup means; never an unhandled rejection.
       const runtime = new PredictorRuntime({
         server,
-        store,
+        engine,
         apis,
-        dispatcher,
         sender,
         log,
         gracePeriodMs: options.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
-        sweepTimer,
-        pollTimer,
         ready,
         lifecycle,
       });
@@ -326,7 +293,7 @@ export class PredictorRuntime {
     } catch (error) {
       await Promise.all([...hosts.values()].map((host) => host.close()));
       await sender.close();
-      await store.close();
+      await engine.close();
       throw error;
     }
   }
@@ -354,23 +321,63 @@ export class PredictorRuntime {
   }
 
   async #shutdown(gracePeriodMs: number): Promise<void> {
-    const deadline = Date.now() + gracePeriodMs;
     this.#log.info({ gracePeriodMs }, "shutting down");
     this.#lifecycle.shuttingDown = true;
-    clearInterval(this.#sweepTimer);
-    clearInterval(this.#pollTimer);
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
-    await Promise.all([...this.#apis.values()].map((api) => api.worker?.stop(Math.max(0, deadline - Date.now()))));
+    await this.#engine.stop(gracePeriodMs);
     await Promise.all([...this.#apis.values()].map((api) => api.host.close()));
-    await this.#dispatcher.stop(Math.max(0, deadline - Date.now()));
     await this.#sender.close();
     this.#server.closeAllConnections();
     await serverClosed;
-    await this.#store.close();
+    await this.#engine.close();
     this.#log.info("stopped");
     this.#log.flush();
   }
+}
+
+/** The embedded engine: the SQLite store (or the store given), with this process owning the queue's timing. */
+function storeEngine(options: RuntimeOptions, context: EngineContext): Engine {
+  const { log } = context;
+  const store =
+    options.store ??
+    new SqliteTaskStore({
+      dataDir: options.dataDir ?? ".runtime",
+      synchronous: options.fsync === "commit" ? "full" : "normal",
+      ...(options.storeDeadlineMs === undefined ? {} : { callDeadlineMs: options.storeDeadlineMs }),
+      onStallChange: (stall) => {
+        if (stall !== undefined) log.error({ reason: stall.message }, "the task store stopped answering: requests fail with 503 and /healthz and /readyz answer 503 until it answers again");
+        else log.warn("the task store answers again");
+      },
+    });
+  return new StoreEngine({ ...context, store, name: store.constructor.name.replace(/TaskStore$/, "").toLowerCase() });
+}
+
+/**
+ * How the engine runs an API's queued tasks here: through its host, one slot per prediction. A stored payload the
+ * runtime no longer accepts fails alone; the host enforces predict_timeout_s and passes an abort (a cancel,
+ * shutdown) on to predict(). A batch takes one slot and runs its items one at a time.
+ */
+function taskWorker(api: ApiRuntime, now: () => number): TaskWorker {
+  const { host } = api;
+  return {
+    concurrency: host.capacity,
+    predict: async (task, signal): Promise<TaskOutcome> => {
+      api.running++;
+      try {
+        const refused = refuseStoredPayload(task.payloadJson);
+        if (refused !== undefined) return refused;
+        if (!task.batch) return await host.predict(task.payloadJson, task.id, signal);
+        return await runBatch(
+          JSON.parse(task.payloadJson) as BatchItem[],
+          (payload, itemId) => host.predict(JSON.stringify(payload) ?? "null", `${task.id}/${itemId}`, signal),
+          { concurrency: 1, now },
+        );
+      } finally {
+        api.running--;
+      }
+    },
+  };
 }
 
 /** Starts every API's host and loads its predictor in each worker, at once; all load errors are reported together. */
@@ -401,7 +408,7 @@ async function loadHosts(apis: readonly ApiConfig[], role: "all" | "api" | "work
 }
 
 /** Awaits every setup() at once; an API starts working as soon as its own setup() finished. */
-async function runSetups(apis: Map<string, ApiRuntime>, log: Logger, works: boolean): Promise<void> {
+async function runSetups(apis: Map<string, ApiRuntime>, log: Logger, onReady: (api: ApiRuntime) => void): Promise<void> {
   await Promise.all(
     [...apis.values()].map(async (api) => {
       const started = Date.now();
@@ -413,7 +420,7 @@ async function runSetups(apis: Map<string, ApiRuntime>, log: Logger, works: bool
         throw new RuntimeError(ErrorCode.predictorSetup, `setup() of the predictor ${api.config.predictor.path} (API ${api.config.name}) failed: ${message}`, { cause: error });
       }
       api.ready = true;
-      if (works) api.worker?.start();
+      onReady(api);
       log.info({ api: api.config.name, setupMs: Date.now() - started }, "predictor ready");
     }),
   );

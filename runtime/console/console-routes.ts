@@ -2,11 +2,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Router, type Request } from "express";
 import type { ApiConfig } from "../config/api-config.js";
-import type { TaskQuery } from "../engine/engine.js";
+import type { Engine, TaskQuery } from "../engine/engine.js";
 import { ErrorCode, RequestError } from "../errors.js";
 import { selfOnlyContentSecurityPolicy } from "../http/content-security-policy.js";
 import { requestPath } from "../http/request-log.js";
-import { CONSOLE_SCAN_ROWS, type TaskStore } from "../store/task-store.js";
+import { CONSOLE_SCAN_ROWS } from "../store/task-store.js";
 import type { TaskStatus, WebhookStatus } from "../tasks/task.js";
 import { consoleAccess, type ConsoleAccess } from "./console-access.js";
 import { activityView, apiView, summaryView, taskDetailJson } from "./console-views.js";
@@ -14,11 +14,10 @@ import { ThrottledReads } from "./throttled-reads.js";
 
 /** Options of {@link consoleRoutes}. */
 export interface ConsoleOptions {
-  store: TaskStore;
+  /** Holds the tasks; the page names it (sqlite, redis). */
+  engine: Pick<Engine, "name" | "counts" | "activity" | "list" | "get" | "attempts">;
   apis: ReadonlyMap<string, ApiConfig>;
   access: ConsoleAccess;
-  /** Which engine holds the tasks, as the page names it (sqlite, redis). */
-  engine: { name: string };
   now?: () => number;
 }
 
@@ -43,7 +42,7 @@ const MINUTE_MS = 60_000;
  * (cancel, redeliver) call the runtime's own routes, the ones the CLI uses; the console adds no route that writes.
  */
 export function consoleRoutes(options: ConsoleOptions): Router {
-  const { store, apis, access } = options;
+  const { engine, apis, access } = options;
   const now = options.now ?? Date.now;
   const router = Router();
   const guard = consoleAccess(access);
@@ -73,14 +72,14 @@ export function consoleRoutes(options: ConsoleOptions): Router {
   api.use(guard);
   api.get("/overview", async (_req, res) => {
     const at = now();
-    const views = await Promise.all([...apis.values()].map(async (config) => apiView(config, await reads.read(`counts:${config.name}`, at, () => store.countTasks(config.name)))));
-    res.status(200).json({ engine: options.engine.name, now: now(), finished_window: CONSOLE_SCAN_ROWS, apis: views });
+    const views = await Promise.all([...apis.values()].map(async (config) => apiView(config, await reads.read(`counts:${config.name}`, at, () => engine.counts(config.name)))));
+    res.status(200).json({ engine: engine.name, now: now(), finished_window: CONSOLE_SCAN_ROWS, apis: views });
   });
   api.get("/activity", async (req, res) => {
     const name = knownApi(apis, query(req, "api"));
     const until = now();
     const since = Math.floor(until / MINUTE_MS) * MINUTE_MS - (ACTIVITY_MINUTES - 1) * MINUTE_MS;
-    const buckets = await reads.read(`activity:${name}`, until, () => store.activity(name, since, since + ACTIVITY_MINUTES * MINUTE_MS, MINUTE_MS));
+    const buckets = await reads.read(`activity:${name}`, until, () => engine.activity(name, since, since + ACTIVITY_MINUTES * MINUTE_MS, MINUTE_MS));
     res.status(200).json({ api: name, bucket_ms: MINUTE_MS, now: until, buckets: buckets.map(activityView) });
   });
   api.get("/tasks", async (req, res) => {
@@ -100,12 +99,12 @@ export function consoleRoutes(options: ConsoleOptions): Router {
       if (!/^\d{1,3}$/.test(limit) || Number(limit) < 1 || Number(limit) > 500) throw new RequestError(ErrorCode.badRequest, 400, "limit must be a whole number from 1 to 500");
       filter.limit = Number(limit);
     }
-    const tasks = await store.listTasks(filter);
+    const tasks = await engine.list(filter);
     res.status(200).json({ tasks: tasks.map(summaryView) });
   });
   api.get("/tasks/:id", async (req, res) => {
     const id = String(req.params.id);
-    const [task, attempts] = await Promise.all([store.getTask(id), store.listAttempts(id)]);
+    const [task, attempts] = await Promise.all([engine.get(id), engine.attempts(id)]);
     if (task === undefined) {
       res.status(404).json({ error: `no task ${id}; it may have been swept (finished tasks are kept 7 days)` });
       return;

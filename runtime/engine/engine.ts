@@ -1,70 +1,76 @@
+import type { ActivityBucket, CreateTaskResult, RecoverySummary, RedeliverStoreResult } from "../store/task-store.js";
 import type { AttemptRecord, DeliveryRecord, DeliveryUpdate, NewDelivery, WebhookStatus } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 
+export type { ActivityBucket, CreateTaskResult, RecoverySummary, RedeliverStoreResult };
+
 /**
- * NOT IMPLEMENTED YET: the interface the core is meant to move to (issue 15), kept as the design it points at.
- * Today the core claims and leases through `TaskStore` (runtime/store/task-store.ts), which both engines implement
- * (SQLite and Redis) under one contract suite. Of this file, only the console's view types at the end (TaskQuery,
- * TaskSummary, ApiCounts) are in use.
- *
  * The engine owns the queue: it stores tasks and their reports, and calls back the core when work is due (a task to
- * predict, a report attempt to make), owning claims, leases, stalled-work recovery and timers. Everything else
- * (HTTP, surfaces, report bodies, signing, the network guard, the retry policy's decisions, metrics) is the core's
- * and stays the same whichever engine runs.
+ * predict through a {@link TaskWorker}, a report attempt to make through a {@link ReportAttempter}), owning claims,
+ * leases, stalled-work recovery, wake-ups, timers and retention. Everything else (HTTP, surfaces, report bodies,
+ * signing, the network guard, the retry policy's decisions, metrics) is the core's and is the same whichever engine
+ * runs. Two engines implement it: `StoreEngine` over a TaskStore (the embedded SQLite default) and `BullmqEngine`
+ * (BullMQ on Redis, many processes on many machines).
  *
- * Invariants an engine would keep (the TaskStore contract suite checks their counterparts today):
+ * Invariants every engine keeps (test/engine/engine-contract.ts checks each one against each engine):
  * - a task is never lost once `submit` resolved, and at most one task exists per (api, idempotencyKey), even for
  *   concurrent submits from different processes;
  * - a task's outcome and its report (or why none) are written in one atomic step: a report is never lost, never
  *   written for an unfinished task, and never written twice (a re-run after a crash finds the first outcome);
- * - a task runs at least once; it runs again only if the process running it stopped before its outcome was
- *   stored (at-least-once, duplicates bounded by crashes);
- * - a report is attempted at least once per scheduled attempt and never by two processes at once; an attempt
- *   lost with its process is attempted again;
+ * - a task runs at least once; it runs again only if the process running it stopped before its outcome was stored;
+ * - a report is attempted until the retry policy says stop, never by two processes at once, and an attempt lost
+ *   with its process is made again;
  * - a finished task is kept while its report is pending, and for `retentionMs` after it finished.
  */
 export interface Engine {
-  /** What this engine can do; the contract suite reads it instead of special-casing engines. */
+  /** Its name on the console and in logs: `sqlite`, `redis`. */
+  readonly name: string;
   readonly capabilities: EngineCapabilities;
+  /** What the engine found at `open()` that weakens its guarantees, with the fix; the runtime logs each. */
+  readonly warnings: readonly string[];
 
   /**
-   * Connects or opens the files, prepares the schema, and repairs what a stopped process left (its running tasks
-   * go back to the queue, its report leases are released). Called once, before anything else.
+   * Resolves with the cause if the engine stopped for good while open (the SQLite thread died): every later call
+   * fails, and only a restart recovers. Never settles otherwise, closing included.
+   */
+  readonly failure: Promise<Error>;
+
+  /** Why the engine counts as not answering right now (a call pending past its deadline), or undefined. */
+  stalled(): Error | undefined;
+
+  /**
+   * Opens files or connects, prepares the schema, and repairs what a stopped process left (its running tasks go
+   * back to the queue, its report leases are released). Called once, before anything else.
    */
   open(): Promise<RecoverySummary>;
 
-  /**
-   * Resolves with the cause if the engine stopped for good while open (the SQLite thread died, a store call stayed
-   * pending past its deadline): every later call fails, and only a restart recovers. Never settles otherwise,
-   * closing included. Engines whose failures are passing (a client that reconnects) leave it out.
-   */
-  readonly failure?: Promise<Error>;
+  /** Stores a new queued task, or finds the one already holding its (api, idempotencyKey) (created: false). */
+  submit(task: NewTask): Promise<CreateTaskResult>;
 
-  /**
-   * Stores a new queued task, or finds the one already holding its (api, idempotencyKey), or refuses it because
-   * the API already holds `max_replica_concurrency` unfinished tasks. A repeated key answers with its task even
-   * when the API is full: a client retrying a submit whose answer it lost gets its task.
-   */
-  submit(task: NewTask): Promise<SubmitResult>;
+  /** The task holding this (api, idempotencyKey), or undefined. */
+  findByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined>;
 
   /** The task with this id, with its webhook state; undefined when unknown (or swept). */
   get(id: string): Promise<TaskRecord | undefined>;
 
   /**
-   * Cancels a task that has not finished: it ends `cancelled` at once (its report, when the API sends reports, says
-   * so), a queued task never runs, and a running one has its predict() signal aborted in whichever process runs it
-   * (the host replaces the worker if it does not return). A finished task is left as it is.
+   * Cancels a task that has not finished: it ends `cancelled` at once with its report (the core's `planReport`), a
+   * queued task never runs, and a running one has its predict() signal aborted in whichever process runs it.
+   * Resolves to the status the task had just before (a finished status: nothing changed), undefined when unknown.
    */
-  cancel(id: string): Promise<CancelResult>;
+  cancel(task: TaskRecord): Promise<TaskStatus | undefined>;
+
+  /** Sends a finished task's report again: same body and webhook-id, a fresh attempt schedule starting now. */
+  redeliver(id: string): Promise<RedeliverStoreResult>;
 
   /**
-   * Sends a finished task's report again: same body and webhook-id, a fresh attempt schedule starting now.
-   * Refused while a delivery of it is still pending.
+   * Redelivers up to `limit` of the reports of `api` that finally failed, of tasks finished at or after `since`,
+   * oldest first; resolves to their task ids. Call again until fewer than `limit` come back.
    */
-  redeliver(id: string): Promise<RedeliverResult>;
+  redeliverFailed(api: string, since: number, limit: number): Promise<string[]>;
 
-  /** Redelivers every report of `api` that finally failed at or after `since` (epoch ms); resolves to how many. */
-  redeliverFailed(api: string, since: number): Promise<number>;
+  /** Tasks of this API that are queued or running: the count max_replica_concurrency bounds. */
+  countUnfinished(api: string): Promise<number>;
 
   /** Tasks newest first, filtered, a page at a time (the console's list). */
   list(query: TaskQuery): Promise<TaskSummary[]>;
@@ -72,12 +78,15 @@ export interface Engine {
   /** Every attempt made for a task's report, oldest first (the console's delivery timeline). */
   attempts(taskId: string): Promise<AttemptRecord[]>;
 
-  /** Counts of an API's tasks by status and of its reports by webhook status (console, metrics). */
+  /** Counts of an API's tasks by status and of its reports by webhook status (console). */
   counts(api: string): Promise<ApiCounts>;
 
+  /** What an API finished per `bucketMs` from `since` to `until`, with report latencies (the console's chart). */
+  activity(api: string, since: number, until: number, bucketMs: number): Promise<ActivityBucket[]>;
+
   /**
-   * Starts running an API's queued tasks in this process: up to `worker.concurrency` at once, each through
-   * `worker.predict`. Called once per API, when its predictor is ready; a `--role api` process never calls it.
+   * Starts running an API's queued tasks in this process through `worker`, up to `worker.concurrency` at once.
+   * Called once per API, when its predictor is ready; a `--role api` process never calls it.
    */
   work(api: string, worker: TaskWorker): void;
 
@@ -94,35 +103,22 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Options every engine takes. */
-export interface EngineOptions {
-  /** Every API of the config: its name, kind, max_replica_concurrency, and webhook settings. */
-  apis: ReadonlyMap<string, EngineApi>;
+/** What every engine takes from the core. */
+export interface EngineHooks {
   /**
-   * Builds a finished task's report (body, target, first due time), or why none is sent, from its outcome. Pure
-   * and deterministic but for the clock and jitter: the engine calls it wherever the task finishes (a worker's
-   * outcome, a cancel in an API process).
+   * Builds a finished task's report (body, target, first due time), or why none is sent, from its outcome: the
+   * engine calls it wherever the task finishes (a worker's outcome, a cancel).
    */
-  planReport: (task: TaskRecord, outcome: TaskOutcome) => NewDelivery | null;
-  /** Called once per task whose outcome this process stored (metrics). */
-  onTaskFinished?: (task: TaskRecord, outcome: TaskOutcome) => void;
-  /** How long finished tasks are kept. @defaultValue 7 days */
-  retentionMs?: number;
-  now?: () => number;
-}
-
-/** What an engine reads of an API's config. */
-export interface EngineApi {
-  readonly name: string;
-  readonly maxReplicaConcurrency: number;
-  /** The longest an attempt of this API's reports can take (webhook.timeout_s): what a report lease must outlast. */
-  readonly attemptTimeoutMs: number;
+  planReport(task: TaskRecord, outcome: TaskOutcome): NewDelivery | null;
+  /**
+   * Called once per task that settled in this process: its outcome was stored by this process's worker, or it was
+   * cancelled here and runs nowhere in this process (capacity, metrics, waiting requests).
+   */
+  onTaskSettled?(task: TaskRecord, outcome: TaskOutcome): void;
 }
 
 /** What an engine declares about itself; tests and the console read it instead of naming engines. */
 export interface EngineCapabilities {
-  /** Tasks and reports survive the process (and the machine's restart, as far as the storage promises). */
-  readonly durable: boolean;
   /** Several processes, on several machines, can share one engine's tasks. */
   readonly shared: boolean;
 }
@@ -132,61 +128,24 @@ export interface TaskWorker {
   /** Predictions of this API that may run at once in this process. */
   readonly concurrency: number;
   /**
-   * Runs predict() for a claimed task and resolves to its outcome; never rejects. `signal` aborts on cancel or
-   * shutdown past its grace period; the outcome of an aborted prediction is not stored (cancel stored its own,
-   * shutdown leaves the task to run again).
+   * Runs predict() for a claimed task and resolves to its outcome; never rejects. `signal` aborts on cancel or at
+   * shutdown past the grace period; the outcome of an aborted prediction is not stored.
    */
   predict(task: TaskRecord, signal: AbortSignal): Promise<TaskOutcome>;
 }
 
 /**
  * Makes one attempt of a report and resolves to what to record: the retry policy already decided whether and when
- * the next attempt is due (`update.nextAttemptAt`). Never rejects. `signal` aborts at shutdown; an aborted attempt
- * is not recorded and is made again later.
+ * the next attempt is due (`update.nextAttemptAt`). Never rejects. Resolves to undefined when `signal` aborted it
+ * (shutdown): nothing is recorded and the attempt is made again later.
  */
-export type ReportAttempter = (report: DeliveryRecord, signal: AbortSignal) => Promise<AttemptResult>;
+export type ReportAttempter = (report: DeliveryRecord, signal: AbortSignal) => Promise<AttemptResult | undefined>;
 
-/** One attempt's result: the delivery's new state, and the attempt for the timeline. */
+/** One attempt's result: the delivery's new state, and the attempt for the timeline (none for a report set aside). */
 export interface AttemptResult {
   update: DeliveryUpdate;
-  attempt: AttemptRecord;
+  attempt?: AttemptRecord;
 }
-
-/** What {@link Engine.open} found and repaired. */
-export interface RecoverySummary {
-  /** Tasks that were running when the last process stopped, now queued again (at-least-once). */
-  requeued: number;
-  /** Tasks waiting in the queue. */
-  queued: number;
-  /** Reports waiting for delivery. */
-  pendingDeliveries: number;
-}
-
-/** How {@link Engine.submit} ended. */
-export type SubmitResult =
-  | { kind: "created"; task: TaskRecord }
-  /** The (api, idempotencyKey) already held this task; nothing new was stored. */
-  | { kind: "existing"; task: TaskRecord }
-  /** The API holds max_replica_concurrency unfinished tasks already. */
-  | { kind: "full"; max: number };
-
-/** How {@link Engine.cancel} ended. */
-export type CancelResult =
-  | { kind: "cancelled"; task: TaskRecord }
-  /** It had finished already: its status stands. */
-  | { kind: "finished"; task: TaskRecord }
-  | { kind: "unknown" };
-
-/** How {@link Engine.redeliver} ended. */
-export type RedeliverResult =
-  | { kind: "scheduled"; task: TaskRecord }
-  /** A delivery of its report is still pending: wait for it to end first. */
-  | { kind: "pending"; task: TaskRecord }
-  /** The task has not finished, so it has no report yet. */
-  | { kind: "unfinished"; task: TaskRecord }
-  /** The task finished without a report (its API sends none, or none was due). */
-  | { kind: "no-report"; task: TaskRecord }
-  | { kind: "unknown" };
 
 /** A page of {@link Engine.list}. Every filter is optional. */
 export interface TaskQuery {

@@ -65,7 +65,7 @@ export class RuntimeMetrics {
       registers,
       collect() {
         for (const [name, api] of live()) {
-          const running = (api.worker?.running ?? 0) + (api.limiter?.active ?? 0);
+          const running = api.running + (api.limiter?.active ?? 0);
           const waiting = api.limiter === undefined ? Math.max(0, api.capacity.inUse - running) : api.limiter.waiting;
           this.set({ api: name, status: "in_queue" }, waiting);
           this.set({ api: name, status: "in_progress" }, running);

@@ -1,12 +1,10 @@
 import type { ApiConfig } from "../config/api-config.js";
 import { ErrorCode, RequestError } from "../errors.js";
 import type { PredictorHost } from "../hosts/host.js";
-import type { Outbox } from "../outbox/outbox.js";
-import type { TaskStore } from "../store/task-store.js";
+import type { Engine } from "../engine/engine.js";
 import { parseCallbackUrl } from "../webhook/callback-url.js";
 import { clientCertificateProblem } from "../webhook/client-certificate.js";
 import type { ApiCapacity } from "../worker/api-capacity.js";
-import type { ApiWorker } from "../worker/api-worker.js";
 import type { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
 import { runBatch, type BatchItem } from "./batch.js";
 import { newTaskId } from "./task-id.js";
@@ -21,8 +19,8 @@ export interface ApiRuntime {
   readonly capacity: ApiCapacity;
   /** RealtimeAPI only: predictions running at once. */
   readonly limiter?: ConcurrencyLimiter;
-  /** AsyncAPI only: the queue's worker. */
-  readonly worker?: ApiWorker;
+  /** Queued predictions running in this process now (the engine runs them through the host). */
+  running: number;
   /** setup() has finished. */
   ready: boolean;
 }
@@ -45,20 +43,14 @@ export type CallbackAddressCheck = (url: URL, api: ApiConfig) => void;
 /** Options of {@link TaskService}. */
 export interface TaskServiceOptions {
   apis: ReadonlyMap<string, ApiRuntime>;
-  store: TaskStore;
+  engine: Pick<Engine, "submit" | "findByIdempotencyKey" | "get" | "cancel" | "redeliver" | "redeliverFailed">;
   checkCallbackAddress?: CallbackAddressCheck;
-  /** Stores a cancelled task's outcome and report (cancel is refused without it). */
-  outbox?: Pick<Outbox, "cancel">;
-  /** The webhook dispatcher, woken when a report is pending again after a redelivery. */
-  reports?: { notify(): void };
   /** Where a request waits for its task to finish (the synchronous Modelbit form on an AsyncAPI). */
   waiters?: TaskWaiters;
   /** True once shutdown began: new work is refused with 503. */
   isShuttingDown?: () => boolean;
   /** Called once per new task (not for a repeated idempotency key); for metrics. */
   onTaskCreated?: (task: TaskRecord) => void;
-  /** Called once per task that finished here rather than in a worker (a queued task cancelled); for metrics. */
-  onTaskFinished?: (task: TaskRecord, outcome: TaskOutcome) => void;
   /** Called after each RealtimeAPI prediction with the time predict() took; for metrics. */
   onPredicted?: (api: string, outcome: TaskOutcome, durationMs: number) => void;
   /** @defaultValue {@link newTaskId} (time-ordered UUIDs) */
@@ -115,45 +107,30 @@ export class TaskService {
 
     if (!api.capacity.tryReserve()) {
       // A repeat is not new work: a client retrying a submit whose answer it lost gets its task even when full.
-      const existing = request.idempotencyKey === undefined ? undefined : await this.#options.store.getTaskByIdempotencyKey(apiName, request.idempotencyKey);
+      const existing = request.idempotencyKey === undefined ? undefined : await this.#options.engine.findByIdempotencyKey(apiName, request.idempotencyKey);
       if (existing !== undefined) return { task: existing, created: false };
       throw queueFull(api);
     }
-    // With a free worker slot and an empty queue the task is stored already claimed and starts from memory once
-    // committed: no claim query, no second read of its payload.
-    const startNow = api.worker?.reserveSlot() ?? false;
-    const now = this.#now();
+    const task: NewTask = { id: this.#newId(), api: apiName, format: request.format, payloadJson: request.payloadJson, createdAt: this.#now() };
+    if (request.idempotencyKey !== undefined) task.idempotencyKey = request.idempotencyKey;
+    if (request.callback !== undefined) task.callback = request.callback;
+    if (request.batch === true) task.batch = true;
     let result: { task: TaskRecord; created: boolean };
     try {
-      const task: NewTask = { id: this.#newId(), api: apiName, format: request.format, payloadJson: request.payloadJson, createdAt: now };
-      if (startNow) task.startedAt = now;
-      if (request.idempotencyKey !== undefined) task.idempotencyKey = request.idempotencyKey;
-      if (request.callback !== undefined) task.callback = request.callback;
-      if (request.batch === true) task.batch = true;
-      const stored = this.#options.store.createTask(task);
-      // Woken now, not once the task is stored: the store applies operations in call order, so the worker's claim
-      // goes into the same group commit right after this insert and still returns only once it is committed.
-      if (!startNow) api.worker?.notifyQueued();
-      result = await stored;
+      result = await this.#options.engine.submit(task);
     } catch (error) {
-      if (startNow) api.worker?.cancelReservation();
       api.capacity.release();
       throw error;
     }
-    if (result.created) {
-      this.#options.onTaskCreated?.(result.task);
-      if (startNow) api.worker?.runReserved(result.task);
-    } else {
-      if (startNow) api.worker?.cancelReservation();
-      api.capacity.release();
-    }
+    if (result.created) this.#options.onTaskCreated?.(result.task);
+    else api.capacity.release();
     return result;
   }
 
   /** A task of `apiName` (any API when undefined), or a 404. */
   async get(apiName: string | undefined, id: string): Promise<TaskRecord> {
     if (apiName !== undefined) this.api(apiName);
-    const task = await this.#options.store.getTask(id);
+    const task = await this.#options.engine.get(id);
     if (task === undefined || (apiName !== undefined && task.api !== apiName)) throw unknownTask(id, apiName);
     return task;
   }
@@ -164,29 +141,12 @@ export class TaskService {
    * 409 that carries its status.
    */
   async cancel(apiName: string, id: string): Promise<{ id: string; status: "cancelled" }> {
-    const api = this.api(apiName);
-    const outbox = this.#options.outbox;
-    if (outbox === undefined) throw new RequestError(ErrorCode.badRequest, 400, "this runtime cannot cancel tasks");
     const task = await this.get(apiName, id);
     if (FINISHED_STATUSES.includes(task.status)) throw alreadyFinished(task.id, task.status);
-    const before = await outbox.cancel(task, this.#now());
-    switch (before) {
-      case undefined:
-        throw unknownTask(id, apiName);
-      case "in_queue": {
-        // Never claimed now, so no worker will release its place in max_replica_concurrency: it is released here.
-        api.capacity.release();
-        this.#options.onTaskFinished?.(task, { status: "cancelled", finishedAt: this.#now() });
-        this.#options.waiters?.settled(id);
-        break;
-      }
-      case "in_progress":
-        // Its worker stops it and releases its place once predict() returned.
-        api.worker?.cancel(id);
-        break;
-      default:
-        throw alreadyFinished(task.id, before); // It finished between the read and the cancel.
-    }
+    // The engine stops it wherever it runs and settles it (capacity, waiting requests) through onTaskSettled.
+    const before = await this.#options.engine.cancel(task);
+    if (before === undefined) throw unknownTask(id, apiName);
+    if (before !== "in_queue" && before !== "in_progress") throw alreadyFinished(task.id, before); // It finished between the read and the cancel.
     return { id: task.id, status: "cancelled" };
   }
 
@@ -196,10 +156,9 @@ export class TaskService {
    */
   async redeliver(apiName: string, id: string): Promise<TaskRecord> {
     const task = await this.get(apiName, id);
-    const result = await this.#options.store.redeliver(id, this.#now());
+    const result = await this.#options.engine.redeliver(id);
     switch (result) {
       case "scheduled":
-        this.#options.reports?.notify();
         return { ...task, webhook: { status: "pending", attempts: 0 } };
       case "unknown":
         throw unknownTask(id, apiName);
@@ -237,8 +196,7 @@ export class TaskService {
    */
   async redeliverFailed(apiName: string, since: number, limit: number): Promise<{ taskIds: string[]; more: boolean }> {
     this.api(apiName);
-    const taskIds = await this.#options.store.redeliverFailed(apiName, since, this.#now(), limit);
-    if (taskIds.length > 0) this.#options.reports?.notify();
+    const taskIds = await this.#options.engine.redeliverFailed(apiName, since, limit);
     return { taskIds, more: taskIds.length === limit };
   }
 

@@ -1,4 +1,4 @@
-import type { TaskStore } from "../store/task-store.js";
+import type { Engine } from "../engine/engine.js";
 import { FINISHED_STATUSES, type TaskRecord } from "./task.js";
 
 /** How often a waiter looks at the store itself, for a task finished where no event reaches it (another process). */
@@ -6,14 +6,14 @@ const POLL_MS = 1000;
 
 /**
  * Lets a request wait for a task to finish (Modelbit's synchronous form on an AsyncAPI): woken at once when a worker
- * of this process settles the task, and otherwise by a look at the store every second.
+ * of this process settles the task, and otherwise by a look at the engine every second.
  */
 export class TaskWaiters {
-  readonly #store: Pick<TaskStore, "getTask">;
+  readonly #engine: Pick<Engine, "get">;
   readonly #waiting = new Map<string, Set<() => void>>();
 
-  constructor(store: Pick<TaskStore, "getTask">) {
-    this.#store = store;
+  constructor(engine: Pick<Engine, "get">) {
+    this.#engine = engine;
   }
 
   /** A task finished (or was cancelled) in this process. */
@@ -36,7 +36,7 @@ export class TaskWaiters {
     try {
       for (;;) {
         // Registered before reading, so a finish between the read and the wait still wakes it.
-        const task = await this.#store.getTask(taskId);
+        const task = await this.#engine.get(taskId);
         if (task === undefined || FINISHED_STATUSES.includes(task.status) || signal?.aborted) return task;
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, POLL_MS)))]);

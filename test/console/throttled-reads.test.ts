@@ -19,7 +19,8 @@ describe("ThrottledReads (the console's counts and chart)", () => {
     await reads.read("k", 0, slow);
     const spacing = 120 / MAX_DUTY; // at least 2.4 s after a 120 ms read
     expect(await reads.read("k", spacing * 0.9, slow)).toBe(1);
-    expect(await reads.read("k", spacing + 100, slow)).toBe(2);
+    // Well past it: a loaded machine lets a 120 ms timer run late, which lengthens the measured read.
+    expect(await reads.read("k", spacing * 3, slow)).toBe(2);
   });
 
   it("keeps no failed read: the next caller tries again", async () => {

@@ -1,43 +1,32 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import type { ApiConfig } from "../config/api-config.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskStore } from "../store/task-store.js";
-import type { AttemptRecord, DeliveryRecord, DeliveryUpdate } from "../tasks/delivery.js";
-import { redactCallbackUrl } from "./callback-url.js";
-import { describeOutcome } from "./describe-outcome.js";
-import { nextStep, type AttemptOutcome } from "./retry-policy.js";
+import type { DeliveryRecord } from "../tasks/delivery.js";
+import type { ReportAttempter } from "./engine.js";
 
-/** Sends one attempt of a delivery for its API; resolves to how it ended and never throws. */
-export type SendDelivery = (delivery: DeliveryRecord, api: ApiConfig, signal: AbortSignal) => Promise<AttemptOutcome>;
-
-/** Options of {@link WebhookDispatcher}. */
-export interface WebhookDispatcherOptions {
-  store: TaskStore;
-  apis: ReadonlyMap<string, ApiConfig>;
-  send: SendDelivery;
+/** Options of {@link ReportScheduler}. */
+export interface ReportSchedulerOptions {
+  store: Pick<TaskStore, "leaseDueDeliveries" | "nextDeliveryDueAt" | "recordAttempt">;
+  /** The core's attempt: send, and the retry policy's decision. */
+  attempt: ReportAttempter;
+  /** How long a leased report stays leased: longer than the longest attempt (webhook.timeout_s) can take. */
+  leaseMs: number;
   log: Logger;
-  /** HTTP exchanges in flight at once, across all receivers. @defaultValue 64 */
+  /** Attempts in flight at once, across all receivers. @defaultValue 64 */
   maxInFlight?: number;
-  /** Called after every attempt (metrics). */
-  onAttempt?: (delivery: DeliveryRecord, outcome: AttemptOutcome, update: DeliveryUpdate, durationMs: number) => void;
   now?: () => number;
-  random?: () => number;
 }
-
-/** How long a report whose API left the config waits before it is looked at again. */
-const ORPHAN_RECHECK_MS = 60 * 60 * 1000; // 1 h
-/** Beyond an attempt's own timeout, how long its lease lasts before a crashed attempt becomes due again. */
-const LEASE_MARGIN_MS = 60 * 1000;
 /** Longest a timer can be set in Node (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Drains the outbox: leases due reports, sends each attempt, and records what the retry policy decides. Woken by
- * `notify()` when a report is queued, and by a timer for the next scheduled retry; it never polls.
+ * The timing of reports for a store-backed engine: leases due reports, hands each to the core's attempt, records
+ * what it decided, and wakes for the next scheduled retry. Woken by `notify()` when a report is stored, and by a
+ * timer for the next due time; it never polls.
  */
-export class WebhookDispatcher {
-  readonly #options: WebhookDispatcherOptions;
+export class ReportScheduler {
+  readonly #options: ReportSchedulerOptions;
   readonly #now: () => number;
   readonly #maxInFlight: number;
   readonly #leaseMs: number;
@@ -60,14 +49,13 @@ export class WebhookDispatcher {
   #timerAt: number | undefined;
   #idleWaiters: Array<() => void> = [];
 
-  constructor(options: WebhookDispatcherOptions) {
+  constructor(options: ReportSchedulerOptions) {
     // Every attempt in flight listens on it: hundreds at once under load are expected, not a leak.
     setMaxListeners(0, this.#shutdown.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#maxInFlight = options.maxInFlight ?? 64;
-    const longestTimeout = Math.max(0, ...[...options.apis.values()].map((api) => api.webhook.timeoutMs));
-    this.#leaseMs = longestTimeout + LEASE_MARGIN_MS;
+    this.#leaseMs = options.leaseMs;
     this.#outbox = new BacklogDrain({
       room: () => this.#maxInFlight - this.#exchanging - this.#reserved,
       take: async (limit) => {
@@ -144,57 +132,19 @@ export class WebhookDispatcher {
     await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** One attempt, start to finish: send, decide, record. The whole delivery rulebook is in `nextStep`. */
+  /** One attempt, start to finish: the core sends and decides, the record and the next wake-up are here. */
   async #attempt(delivery: DeliveryRecord): Promise<void> {
-    const { apis, send, store, log, onAttempt, random } = this.#options;
-    const api = apis.get(delivery.api);
-    if (api === undefined) {
-      const update: DeliveryUpdate = {
-        status: "pending",
-        attempts: delivery.attempts,
-        nextAttemptAt: this.#now() + ORPHAN_RECHECK_MS,
-        lastError: `API ${delivery.api} is not in the loaded config; the report waits until it is configured again`,
-      };
-      await store.recordAttempt(delivery.taskId, update);
-      return;
-    }
-    const started = this.#now();
     this.#exchanging++;
-    let outcome: AttemptOutcome;
+    let result;
     try {
-      outcome = await send(delivery, api, this.#shutdown.signal);
+      result = await this.#options.attempt(delivery, this.#shutdown.signal);
     } finally {
       this.#exchanging--;
       this.#outbox.kick();
     }
-    if (this.#shutdown.signal.aborted) return;
-    const attempts = delivery.attempts + 1;
-    // A report may override ignore_timeout (Modelbit's response_webhook_ignore_timeout); the rest is the API's.
-    const settings = delivery.ignoreTimeout === undefined ? api.webhook : { ...api.webhook, ignoreTimeout: delivery.ignoreTimeout };
-    const step = nextStep(settings, attempts, outcome, random);
-    const update: DeliveryUpdate =
-      step.kind === "retry"
-        ? { status: "pending", attempts, nextAttemptAt: this.#now() + step.delayMs, ...describeOutcome(outcome, step, settings) }
-        : { status: step.status, attempts, ...describeOutcome(outcome, step, settings) };
-    const durationMs = this.#now() - started;
-    await store.recordAttempt(delivery.taskId, update, attemptRecord(delivery, attempts, started, durationMs, outcome, update));
-    if (update.nextAttemptAt !== undefined) this.#wakeAt(update.nextAttemptAt);
-    onAttempt?.(delivery, outcome, update, durationMs);
-    log.info(
-      {
-        taskId: delivery.taskId,
-        api: delivery.api,
-        url: redactCallbackUrl(delivery.url),
-        attempt: attempts,
-        outcome: outcome.kind,
-        statusCode: update.lastStatusCode,
-        webhookStatus: update.status,
-        ...(step.kind === "retry" ? { retryInMs: step.delayMs } : {}),
-        ...(update.lastError === undefined ? {} : { error: update.lastError }),
-        durationMs,
-      },
-      "webhook attempt",
-    );
+    if (result === undefined || this.#shutdown.signal.aborted) return; // Its lease expires; it is made again later.
+    await this.#options.store.recordAttempt(delivery.taskId, result.update, result.attempt);
+    if (result.update.nextAttemptAt !== undefined) this.#wakeAt(result.update.nextAttemptAt);
   }
 
   #track(work: Promise<void>): void {
@@ -210,7 +160,7 @@ export class WebhookDispatcher {
     this.#inFlight.add(tracked);
   }
 
-  /** Makes sure the dispatcher wakes by `time` (epoch ms); a timer set for an earlier time stands. */
+  /** Makes sure the scheduler wakes by `time` (epoch ms); a timer set for an earlier time stands. */
   #wakeAt(time: number): void {
     if (this.#stopped || (this.#timerAt !== undefined && this.#timerAt <= time)) return;
     if (this.#timer) clearTimeout(this.#timer);
@@ -237,32 +187,5 @@ export class WebhookDispatcher {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
-  }
-}
-
-/** One attempt for the delivery timeline: the target's origin only (a path or query can hold a token), no credentials. */
-export function attemptRecord(
-  delivery: Pick<DeliveryRecord, "url">,
-  attempt: number,
-  startedAt: number,
-  durationMs: number,
-  outcome: AttemptOutcome,
-  update: DeliveryUpdate,
-): AttemptRecord {
-  const record: AttemptRecord = { attempt, startedAt, durationMs, origin: originOf(delivery.url), outcome: outcome.kind };
-  if (update.lastStatusCode !== undefined) record.statusCode = update.lastStatusCode;
-  if (update.lastError !== undefined && outcome.kind !== "delivered") record.error = update.lastError;
-  if (update.status === "pending" && update.nextAttemptAt !== undefined) record.nextAttemptAt = update.nextAttemptAt;
-  return record;
-}
-
-function originOf(url: string): string {
-  try {
-    const parsed = new URL(url);
-    // URL.origin leaves out a default port; the timeline says which port was called.
-    const port = parsed.port !== "" ? parsed.port : parsed.protocol === "https:" ? "443" : "80";
-    return `${parsed.protocol}//${parsed.hostname}:${port}`;
-  } catch {
-    return "(invalid URL)";
   }
 }

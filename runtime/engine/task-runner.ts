@@ -1,27 +1,19 @@
 import { setMaxListeners } from "node:events";
 import type { Logger } from "pino";
-import type { PredictorHost } from "../hosts/host.js";
-import type { TaskStore } from "../store/task-store.js";
 import { BacklogDrain } from "../shared/backlog-drain.js";
+import type { TaskStore } from "../store/task-store.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
-import { runBatch, type BatchItem } from "../tasks/batch.js";
-import { refuseStoredPayload } from "./run-prediction.js";
+import type { TaskWorker } from "./engine.js";
 
-/** Receives each task's outcome; the outbox, which stores it with its report. */
-export interface TaskFinisher {
-  finish(task: TaskRecord, outcome: TaskOutcome): Promise<void>;
-}
-
-/** Options of {@link ApiWorker}. */
-export interface ApiWorkerOptions {
+/** Options of {@link TaskRunner}. */
+export interface TaskRunnerOptions {
   api: string;
-  /** Where predict() runs (the event loop, worker threads, Python processes). */
-  host: PredictorHost;
-  store: TaskStore;
-  finisher: TaskFinisher;
-  /** Predictions running at once (the host's capacity). */
-  concurrency: number;
-  /** Called once per task that finished (the API's capacity is released here). */
+  /** The core's predict(): where and how a task runs is its business. */
+  worker: TaskWorker;
+  store: Pick<TaskStore, "claimQueued" | "getTask">;
+  /** Stores a task's outcome with its report (the engine's finish). */
+  finish(task: TaskRecord, outcome: TaskOutcome): Promise<void>;
+  /** Called once per task that settled here (its outcome stored, or it was cancelled). */
   onTaskSettled?: (task: TaskRecord, outcome: TaskOutcome) => void;
   log: Logger;
   now?: () => number;
@@ -34,11 +26,12 @@ const MAX_CANCELLED_BEFORE_START = 10_000;
 const CLAIM_RETRY_MS = 1000;
 
 /**
- * Runs one AsyncAPI's queue: claims queued tasks up to its concurrency, runs predict(), hands each outcome to the
- * outbox. It is woken when a task is queued or a slot frees, rather than polling the store.
+ * Runs one API's queue in this process for a store-backed engine: claims queued tasks up to the worker's
+ * concurrency, runs predict(), hands each outcome to the engine's finish. It is woken when a task is queued or a
+ * slot frees, rather than polling the store.
  */
-export class ApiWorker {
-  readonly #options: ApiWorkerOptions;
+export class TaskRunner {
+  readonly #options: TaskRunnerOptions;
   readonly #now: () => number;
   /** Tasks whose predict() is running, each with the controller of its signal: the slots threads_per_process bounds. */
   readonly #predicting = new Map<string, AbortController>();
@@ -56,13 +49,13 @@ export class ApiWorker {
   #stopping = false;
   #retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: ApiWorkerOptions) {
+  constructor(options: TaskRunnerOptions) {
     // Every running prediction with a timeout listens on it: many at once are expected, not a leak.
     setMaxListeners(0, this.#abort.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#queue = new BacklogDrain({
-      room: () => (this.#stopping ? 0 : options.concurrency - this.#predicting.size - this.#reserved),
+      room: () => (this.#stopping ? 0 : options.worker.concurrency - this.#predicting.size - this.#reserved),
       take: async (limit) => {
         const tasks = await options.store.claimQueued(options.api, limit, this.#now());
         for (const task of tasks) this.#run(task);
@@ -98,7 +91,7 @@ export class ApiWorker {
    */
   reserveSlot(): boolean {
     if (!this.#started || this.#stopping || this.#queue.backlog) return false;
-    if (this.#predicting.size + this.#reserved >= this.#options.concurrency) return false;
+    if (this.#predicting.size + this.#reserved >= this.#options.worker.concurrency) return false;
     this.#reserved++;
     return true;
   }
@@ -117,21 +110,23 @@ export class ApiWorker {
   }
 
   /**
-   * Stops a task that was cancelled in the store while claimed (TaskStore.cancelTask said in_progress): a running
-   * predict() sees its signal abort, and its outcome is dropped (the cancel stored its own); a task not yet started
-   * never runs. Either way the task settles here, once, as cancelled.
+   * Stops a task that was cancelled in the store while claimed (TaskStore.cancelTask said in_progress). A running
+   * predict() sees its signal abort, its outcome is dropped (the cancel stored its own), and it settles here once
+   * predict() returned: true. Otherwise (false) the caller settles it: a task claimed but not started here yet
+   * never runs, and one running in another process is stopped there.
    */
-  cancel(taskId: string): void {
+  cancel(taskId: string): boolean {
     const running = this.#predicting.get(taskId);
     if (running !== undefined) {
       running.abort(new TaskCancelled());
-      return;
+      return true;
     }
     // Bounded: with a shared engine the task may run in another process and never arrive here.
     if (this.#cancelledBeforeStart.size >= MAX_CANCELLED_BEFORE_START) {
       this.#cancelledBeforeStart.delete(this.#cancelledBeforeStart.values().next().value!);
     }
     this.#cancelledBeforeStart.add(taskId);
+    return false;
   }
 
   /**
@@ -174,9 +169,9 @@ export class ApiWorker {
   }
 
   #run(task: TaskRecord): void {
-    const { host, finisher, log, api } = this.#options;
+    const { worker, log, api } = this.#options;
     if (this.#cancelledBeforeStart.delete(task.id)) {
-      this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
+      // Settled by whoever cancelled it (see cancel()).
       this.#queue.kick();
       return;
     }
@@ -187,19 +182,7 @@ export class ApiWorker {
     const work = (async () => {
       let outcome: TaskOutcome;
       try {
-        // A stored payload the runtime no longer accepts fails alone; the host enforces predict_timeout_s and
-        // passes an abort (a cancel, shutdown) on to predict().
-        const refused = refuseStoredPayload(task.payloadJson);
-        outcome =
-          refused ??
-          (task.batch
-            ? // One slot, one item at a time: a batch task counts against the host's capacity like any task.
-              await runBatch(
-                JSON.parse(task.payloadJson) as BatchItem[],
-                (payload, itemId) => host.predict(JSON.stringify(payload) ?? "null", `${task.id}/${itemId}`, controller.signal),
-                { concurrency: 1, now: this.#now },
-              )
-            : await host.predict(task.payloadJson, task.id, controller.signal));
+        outcome = await worker.predict(task, controller.signal);
       } finally {
         // The slot is free once predict() returned, before the outcome is stored: the next claim then joins the
         // same group commit as this outcome instead of waiting for it (one commit per task per slot, not two).
@@ -213,7 +196,7 @@ export class ApiWorker {
         return;
       }
       try {
-        await finisher.finish(task, outcome);
+        await this.#options.finish(task, outcome);
       } catch (error) {
         // The outcome is lost with this process, but the task is still in_progress in the store: it runs again
         // on the next start, so its report is delayed, not lost.

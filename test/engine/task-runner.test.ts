@@ -4,13 +4,13 @@ import { EventLoopHost } from "../../runtime/hosts/event-loop-host.js";
 import type { Predictor } from "../../runtime/predictor/predictor.js";
 import { SqliteTaskStore } from "../../runtime/store/sqlite-task-store.js";
 import type { TaskOutcome, TaskRecord } from "../../runtime/tasks/task.js";
-import { ApiWorker } from "../../runtime/worker/api-worker.js";
+import { TaskRunner } from "../../runtime/engine/task-runner.js";
 import { newTask } from "../store/task-store-contract.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
 const silent = pino({ level: "silent" });
 
-describe("ApiWorker", () => {
+describe("TaskRunner", () => {
   const stores: SqliteTaskStore[] = [];
   afterEach(async () => {
     for (const store of stores.splice(0)) await store.close();
@@ -21,17 +21,15 @@ describe("ApiWorker", () => {
     await store.open();
     stores.push(store);
     const finished: Array<{ task: TaskRecord; outcome: TaskOutcome }> = [];
-    const worker = new ApiWorker({
+    const host = new EventLoopHost({ predictor, concurrency });
+    const worker = new TaskRunner({
       api: "sum",
-      host: new EventLoopHost({ predictor, concurrency }),
+      worker: { concurrency, predict: (task, signal) => host.predict(task.payloadJson, task.id, signal) },
       store,
-      concurrency,
       log: silent,
-      finisher: {
-        finish: async (task, outcome) => {
-          await store.finishTask(task.id, outcome, null);
-          finished.push({ task, outcome });
-        },
+      finish: async (task, outcome) => {
+        await store.finishTask(task.id, outcome, null);
+        finished.push({ task, outcome });
       },
     });
     return { store, worker, finished };

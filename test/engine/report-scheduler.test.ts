@@ -9,7 +9,8 @@ import { SqliteTaskStore } from "../../runtime/store/sqlite-task-store.js";
 import type { TaskStore } from "../../runtime/store/task-store.js";
 import type { DeliveryUpdate } from "../../runtime/tasks/delivery.js";
 import { InThreadSender } from "../../runtime/webhook/attempt-sender.js";
-import { WebhookDispatcher } from "../../runtime/webhook/webhook-dispatcher.js";
+import { ReportScheduler } from "../../runtime/engine/report-scheduler.js";
+import { reportAttempter, reportLeaseMs } from "../../runtime/webhook/report-attempt.js";
 import { startRecorder, type Recorder } from "../helpers/recorder.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
@@ -55,7 +56,7 @@ async function holdingReceiver(): Promise<{ recorder: Recorder; waiting: () => n
 }
 
 async function storeWithReports(url: string, count: number): Promise<SqliteTaskStore> {
-  const dir = mkdtempSync(join(tmpdir(), "dispatcher-"));
+  const dir = mkdtempSync(join(tmpdir(), "scheduler-"));
   const store = new SqliteTaskStore({ dataDir: dir, thread: "main" });
   await store.open();
   cleanups.push(async () => {
@@ -72,14 +73,15 @@ async function storeWithReports(url: string, count: number): Promise<SqliteTaskS
   return store;
 }
 
-function dispatcher(store: TaskStore, maxInFlight: number): WebhookDispatcher {
+function dispatcher(store: TaskStore, maxInFlight: number): ReportScheduler {
   const sender = new InThreadSender([api]);
-  const made = new WebhookDispatcher({
+  const log = pino({ level: "silent" });
+  const made = new ReportScheduler({
     store,
-    apis: new Map([["sum", api]]),
-    log: pino({ level: "silent" }),
+    attempt: reportAttempter({ apis: new Map([["sum", api]]), sender, log }),
+    leaseMs: reportLeaseMs([api]),
+    log,
     maxInFlight,
-    send: (delivery, sendFor, signal) => sender.send(delivery, sendFor, signal),
   });
   cleanups.push(async () => {
     await made.stop(0);
@@ -88,7 +90,7 @@ function dispatcher(store: TaskStore, maxInFlight: number): WebhookDispatcher {
   return made;
 }
 
-describe("WebhookDispatcher concurrency", () => {
+describe("ReportScheduler concurrency", () => {
   it("never has more than maxInFlight exchanges running, and sends every due report", async () => {
     const receiver = await holdingReceiver();
     const store = await storeWithReports(`${receiver.recorder.url}/hook`, 12);
