@@ -3,7 +3,7 @@ import { loadConfig } from "../config/load-config.js";
 import { ConfigError, ErrorCode, RuntimeError } from "../errors.js";
 import { createLogger, LOG_LEVELS } from "../log.js";
 import { PredictorRuntime } from "../runtime.js";
-import { RedisTaskStore } from "../store/redis-task-store.js";
+import { BullmqEngine } from "../engine/bullmq-engine.js";
 import type { RegisterCommand } from "./commands.js";
 import { ExitCode } from "./exit-code.js";
 
@@ -108,7 +108,7 @@ async function serve(options: ServeOptions): Promise<number> {
       return ExitCode.usage;
     }
     runtime = await PredictorRuntime.start({
-      ...(options.engine === "redis" ? { store: new RedisTaskStore({ url: options.redisUrl, log }) } : {}),
+      ...(options.engine === "redis" ? { engine: (context) => new BullmqEngine({ ...context, url: options.redisUrl }) } : {}),
       role: options.role,
       config,
       port: options.port,

@@ -13,7 +13,8 @@
  *   running:API          HASH task id -> owner: the API's tasks in progress and which process holds each
  *   finished             ZSET task id -> finished_at: what the retention sweep walks
  *   delivery:ID          HASH api url body webhook_id status attempts next_attempt_at [auth headers ignore_timeout
- *                             lease_expires_at lease_owner last_status_code last_error]
+ *                             lease_expires_at lease_owner last_status_code last_error round]
+ *                        round counts redeliveries: the BullMQ engine's report job of each schedule is ID.rROUND
  *   due                  ZSET task id -> when the pending report is next due (its lease's end while leased)
  *   leased               HASH task id -> owner of the lease
  *   owner:OWNER          STRING with a TTL: the owner's heartbeat; gone = the process stopped
@@ -81,6 +82,35 @@ return {1, read_task(id)}
 /** ARGV: prefix id. */
 const GET_TASK = `${PRELUDE}
 return read_task(ARGV[2])
+`;
+
+/**
+ * ARGV: prefix id now owner. Claims one task for a BullMQ job that holds its lock: a queued task, or a running one
+ * whose process stopped (BullMQ found its job stalled). Returns {'run', taskHash}, or for a finished task
+ * {'finished', deliveryStatus, round, nextAttemptAt} so the caller can make sure its report job exists, or
+ * {'unknown'}.
+ */
+const CLAIM_TASK = `${PRELUDE}
+local id = ARGV[2]
+local key = p .. 'task:' .. id
+local status = redis.call('HGET', key, 'status')
+if not status then return {'unknown'} end
+if status ~= 'in_queue' and status ~= 'in_progress' then
+  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'status', 'round', 'next_attempt_at')
+  return {'finished', d[1] or '', d[2] or '0', d[3] or '0'}
+end
+local api = redis.call('HGET', key, 'api')
+redis.call('ZREM', p .. 'queue:' .. api, id)
+redis.call('HSET', key, 'status', 'in_progress', 'started_at', ARGV[3], 'owner', ARGV[4])
+redis.call('HSET', p .. 'running:' .. api, id, ARGV[4])
+return {'run', redis.call('HGETALL', key)}
+`;
+
+/** ARGV: prefix id. The delivery's hash, or false. */
+const GET_DELIVERY = `${PRELUDE}
+local d = redis.call('HGETALL', p .. 'delivery:' .. ARGV[2])
+if #d == 0 then return false end
+return d
 `;
 
 /** ARGV: prefix api idem. */
@@ -168,6 +198,7 @@ const FRESH_SCHEDULE = `
 local function fresh_schedule(id, now)
   local d = p .. 'delivery:' .. id
   redis.call('HSET', d, 'status', 'pending', 'attempts', 0, 'next_attempt_at', now)
+  redis.call('HINCRBY', d, 'round', 1)
   redis.call('HDEL', d, 'last_status_code', 'last_error', 'lease_expires_at', 'lease_owner')
   redis.call('HDEL', p .. 'leased', id)
   redis.call('ZADD', p .. 'due', tonumber(now), id)
@@ -406,6 +437,8 @@ export const REDIS_SCRIPTS = {
   prGetTask: GET_TASK,
   prGetTaskByKey: GET_TASK_BY_KEY,
   prClaimQueued: CLAIM_QUEUED,
+  prClaimTask: CLAIM_TASK,
+  prGetDelivery: GET_DELIVERY,
   prFinishTask: FINISH_TASK,
   prCancelTask: CANCEL_TASK,
   prRedeliver: REDELIVER,

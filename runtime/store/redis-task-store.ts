@@ -20,7 +20,22 @@ export interface RedisTaskStoreOptions {
   ownerTtlMs?: number;
   /** Where taking over a stopped process's work is logged. */
   log?: Logger;
+  /**
+   * Keep an owner heartbeat and take over the running tasks and report leases of owners whose heartbeat expired.
+   * Off where BullMQ holds the locks and finds stalled work (the BullMQ engine). @defaultValue true
+   */
+  heartbeat?: boolean;
 }
+
+/** What {@link RedisTaskStore.claimTask} found. */
+export type TaskClaim =
+  | { kind: "run"; task: TaskRecord }
+  /** Finished already (a re-run after a crash, or cancelled while queued): its report's state, to make sure it is scheduled. */
+  | { kind: "finished"; delivery?: { status: DeliveryRecord["status"]; round: number; nextAttemptAt: number } }
+  | { kind: "unknown" };
+
+/** A report's delivery with its schedule's round (redeliveries so far). */
+export type RoundedDelivery = DeliveryRecord & { round: number };
 
 const DEFAULT_PREFIX = "{predictor-runtime}:";
 const DEFAULT_OWNER_TTL_MS = 15_000;
@@ -59,6 +74,10 @@ type TaskReply = [string[], (string | null)[]];
  */
 export class RedisTaskStore implements TaskStore {
   readonly #options: Required<Omit<RedisTaskStoreOptions, "log">> & Pick<RedisTaskStoreOptions, "log">;
+  /** The server's URL (with its password: never log it; see redactUrl). */
+  readonly url: string;
+  /** The key prefix, with its hash tag. */
+  readonly prefix: string;
   readonly owner = randomUUID();
   /** Another process can queue tasks and schedule reports: the runtime polls this often for work. */
   readonly pollIntervalMs = POLL_INTERVAL_MS;
@@ -69,7 +88,9 @@ export class RedisTaskStore implements TaskStore {
   warnings: readonly string[] = [];
 
   constructor(options: RedisTaskStoreOptions) {
-    this.#options = { prefix: DEFAULT_PREFIX, ownerTtlMs: DEFAULT_OWNER_TTL_MS, ...options };
+    this.#options = { prefix: DEFAULT_PREFIX, ownerTtlMs: DEFAULT_OWNER_TTL_MS, heartbeat: true, ...options };
+    this.url = this.#options.url;
+    this.prefix = this.#options.prefix;
   }
 
   async open(): Promise<void> {
@@ -93,6 +114,7 @@ export class RedisTaskStore implements TaskStore {
     }
     this.#client = client;
     this.warnings = await this.#checkServer(client);
+    if (!this.#options.heartbeat) return;
     await this.#beat();
     this.#heartbeat = setInterval(() => {
       void this.#beat()
@@ -131,6 +153,33 @@ export class RedisTaskStore implements TaskStore {
   async claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
     const hashes = (await this.#run("prClaimQueued", [api, limit, now, this.owner])) as string[][];
     return hashes.map((hash) => toTaskRecord([hash, []]));
+  }
+
+  /** Claims the task of a BullMQ job whose lock this process holds (see CLAIM_TASK in redis-scripts.ts). */
+  async claimTask(id: string, now: number): Promise<TaskClaim> {
+    const reply = (await this.#run("prClaimTask", [id, now, this.owner])) as [string, ...unknown[]];
+    if (reply[0] === "run") return { kind: "run", task: toTaskRecord([reply[1] as string[], []]) };
+    if (reply[0] === "unknown") return { kind: "unknown" };
+    const [, status, round, nextAttemptAt] = reply as string[];
+    if (!status) return { kind: "finished" };
+    return { kind: "finished", delivery: { status: status as DeliveryRecord["status"], round: Number(round), nextAttemptAt: Number(nextAttemptAt) } };
+  }
+
+  /** A task's report as it is now, or undefined when it has none. */
+  async getDelivery(taskId: string): Promise<RoundedDelivery | undefined> {
+    const flat = (await this.#run("prGetDelivery", [taskId])) as string[] | null;
+    if (flat === null) return undefined;
+    return { ...toDeliveryRecord(taskId, flat), round: Number(hashToObject(flat).round ?? 0) };
+  }
+
+  /** Every API that ever had a task here. */
+  async apiNames(): Promise<string[]> {
+    return this.#command((client) => client.smembers(`${this.prefix}apis`));
+  }
+
+  /** Ids of an API's queued tasks, oldest first, `count` from `start`. */
+  async queuedTaskIds(api: string, start: number, count: number): Promise<string[]> {
+    return this.#command((client) => client.zrange(`${this.prefix}queue:${api}`, String(start), String(start + count - 1)));
   }
 
   async finishTask(id: string, outcome: TaskOutcome, delivery: NewDelivery | null): Promise<boolean> {
@@ -327,6 +376,16 @@ export class RedisTaskStore implements TaskStore {
     if (this.#closed || client === undefined) throw storageError("the Redis task store is closed");
     try {
       return await client[name](this.#options.prefix, ...args);
+    } catch (error) {
+      throw storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
+    }
+  }
+
+  async #command<T>(call: (client: Client) => Promise<T>): Promise<T> {
+    const client = this.#client;
+    if (this.#closed || client === undefined) throw storageError("the Redis task store is closed");
+    try {
+      return await call(client);
     } catch (error) {
       throw storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
     }

@@ -6,7 +6,7 @@ import { answerWith, startRecorder, type Recorder } from "../helpers/recorder.js
 import { startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
 import { waitUntil } from "../helpers/wait-until.js";
 import { redisServerAvailable, startRedisServer } from "../helpers/redis-server.js";
-import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
+import { BullmqEngine } from "../../runtime/engine/bullmq-engine.js";
 
 const SIGNING_SECRET = `whsec_${Buffer.from("console-test-signing-secret-32by").toString("base64")}`;
 const CALLBACK_PASSWORD = "callback-password-never-shown-9c1f";
@@ -235,7 +235,7 @@ describe.skipIf(!redisAvailable)("console on --engine redis", () => {
     const receiver = await startRecorder(answerWith([503, 200]));
     const runtime = await startTestRuntime({
       yaml: deliveryYaml({ name: "hooks", webhook: { default_callback_url: `${receiver.url}/hook` } }),
-      store: new RedisTaskStore({ url: redis.url }),
+      engine: (context) => new BullmqEngine({ ...context, url: redis.url }),
     });
     try {
       const id = String((await postJson(`${runtime.url}/hooks`, { on: "redis" })).body.id);

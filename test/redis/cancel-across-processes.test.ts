@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
+import { BullmqEngine } from "../../runtime/engine/bullmq-engine.js";
 import { startRecorder, type Recorder } from "../helpers/recorder.js";
 import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { FIXTURE_PREDICTORS, startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
@@ -39,8 +39,8 @@ describe.skipIf(!available)("cancel across processes (--engine redis)", () => {
     default_callback_url: ${receiver.url}/hook
     allow_networks: [127.0.0.0/8]
 `;
-    api = await startTestRuntime({ yaml, role: "api", store: new RedisTaskStore({ url: redis.url }) });
-    worker = await startTestRuntime({ yaml, role: "worker", store: new RedisTaskStore({ url: redis.url }) });
+    api = await startTestRuntime({ yaml, role: "api", engine: (context) => new BullmqEngine({ ...context, url: redis.url }) });
+    worker = await startTestRuntime({ yaml, role: "worker", engine: (context) => new BullmqEngine({ ...context, url: redis.url }) });
   });
   afterAll(async () => {
     await api?.close();

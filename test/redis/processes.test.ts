@@ -166,8 +166,8 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
       const survivorLines = [apiLog, survivorLog].flatMap((file) => readFileSync(file, "utf8").split("\n"));
       const takeOver = survivorLines.find((line) => line.includes("took over the work of a stopped process"));
       expect(takeOver, "no surviving process logged a take-over").toBeDefined();
-      const { requeued, releasedLeases } = JSON.parse(takeOver!) as { requeued: number; releasedLeases: number };
-      expect(requeued + releasedLeases).toBeGreaterThan(0);
+      const { jobId } = JSON.parse(takeOver!) as { jobId: string };
+      expect(jobId).toMatch(/\S/);
     } finally {
       await pool.close();
       for (const child of [api, survivor]) await child.kill("SIGTERM");

@@ -1,0 +1,390 @@
+import { setMaxListeners } from "node:events";
+import { DelayedError, Queue, Worker, type Job } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+import { ErrorCode, RuntimeError } from "../errors.js";
+import { redactUrl, RedisTaskStore, type TaskClaim } from "../store/redis-task-store.js";
+import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult } from "../store/task-store.js";
+import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+import type { Engine, EngineHooks, ReportAttempter, TaskQuery, TaskWorker } from "./engine.js";
+import { TaskCancelled } from "./task-runner.js";
+
+/** Options of {@link BullmqEngine}. */
+export interface BullmqEngineOptions extends EngineHooks {
+  /** `redis://[user:password@]host:port/db` (or `rediss://` for TLS). */
+  url: string;
+  /** Key prefix of the task records; BullMQ's queues live under it too (`PREFIX` + `bull`). */
+  prefix?: string;
+  /** How long finished tasks are kept. */
+  retentionMs: number;
+  /** Report attempts in flight at once in this process. @defaultValue 64 */
+  maxAttemptsInFlight?: number;
+  log: Logger;
+  now?: () => number;
+}
+
+/** The report jobs of every API share one queue. */
+const REPORT_QUEUE = "reports";
+/**
+ * A job's lock lasts this long and is renewed at half of it while its process lives; BullMQ looks for stalled
+ * jobs (their lock expired: the process died) this often. A killed process's work runs again within about 20 s.
+ */
+const LOCK_DURATION_MS = 15_000;
+const STALLED_INTERVAL_MS = 5_000;
+/** A task may stall each time its process is killed; it still runs again (at least once), so no limit to speak of. */
+const MAX_STALLED_COUNT = 1_000_000;
+/** An attempt or prediction cut off by shutdown is made again this soon, by any process. */
+const RETRY_AFTER_SHUTDOWN_MS = 1000;
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
+/** How often running predictions look for being cancelled through another process (DELETE /NAME/ID). */
+const CANCEL_CHECK_MS = 1000;
+/** Queued tasks re-enqueued per call at start-up (see reconcile). */
+const RECONCILE_CHUNK = 1000;
+/**
+ * Finished jobs are removed at once: the task records keep the outcome, the report state and the timeline. A job
+ * whose processing threw (Redis went away mid-way) is retried every second rather than dropped: its record says
+ * what is left to do.
+ */
+const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true, attempts: 1_000_000, backoff: { type: "fixed", delay: 1000 } } as const;
+
+/**
+ * `--engine redis`: BullMQ owns the queue. Each API has a BullMQ queue whose job id is the task id, and every report
+ * is a job of one report queue whose id is derived from its task (`TASK.rROUND`, the round counting redeliveries), so
+ * a re-run of a task cannot enqueue a second report. BullMQ's workers claim, lock, find stalled work (a killed
+ * process) and keep the retry timers (a retry is the report job moved to delayed until the retry policy's time).
+ *
+ * The records (payload, status, outcome, report body and state, attempt timeline, idempotency keys, the console's
+ * indexes) are the RedisTaskStore's hashes on the same server, each change one Lua script: a job is a pointer to
+ * its record, and the record decides. A task job whose task already finished only makes sure its report job exists;
+ * a report job whose report is no longer pending (or belongs to an earlier round) ends without an attempt. So a
+ * job that runs twice (a crash between a record's write and the job's completion) never sends a report twice
+ * because of it, and a record written without its job (a crash between the two at submit) is re-enqueued at start.
+ */
+export class BullmqEngine implements Engine {
+  readonly name = "redis";
+  readonly capabilities = { shared: true };
+  readonly failure: Promise<Error> = new Promise<never>(() => undefined);
+  readonly #options: BullmqEngineOptions;
+  readonly #now: () => number;
+  readonly #store: RedisTaskStore;
+  readonly #bullPrefix: string;
+  /** The producer side: adds jobs, fails at once while Redis is away (the submit answers 503). */
+  #connection: Redis | undefined;
+  readonly #queues = new Map<string, Queue>();
+  readonly #workers: Worker[] = [];
+  /** Predictions running in this process, by task id. */
+  readonly #predicting = new Map<string, { task: TaskRecord; controller: AbortController }>();
+  /** Aborted at shutdown past the grace period: every prediction and attempt still running here. */
+  readonly #shutdown = new AbortController();
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #cancelTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: BullmqEngineOptions) {
+    setMaxListeners(0, this.#shutdown.signal);
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#store = new RedisTaskStore({ url: options.url, log: options.log, heartbeat: false, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
+    this.#bullPrefix = `${this.#store.prefix}bull`;
+  }
+
+  get warnings(): readonly string[] {
+    return this.#store.warnings;
+  }
+
+  stalled(): Error | undefined {
+    return undefined;
+  }
+
+  async open(): Promise<RecoverySummary> {
+    await this.#store.open();
+    const connection = new Redis(this.#options.url, { ...PRODUCER_OPTIONS, lazyConnect: true });
+    connection.on("error", () => undefined);
+    try {
+      await connection.connect();
+    } catch (error) {
+      connection.disconnect();
+      await this.#store.close();
+      throw storageError(`could not connect to Redis at ${redactUrl(this.#options.url)}: ${messageOf(error)}; start redis-server or pass the right --redis-url`, error);
+    }
+    this.#connection = connection;
+    const queued = await this.#reconcile();
+    const summary: RecoverySummary = { requeued: 0, queued, pendingDeliveries: 0 };
+    this.#sweep();
+    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS).unref();
+    return summary;
+  }
+
+  async submit(task: NewTask): Promise<CreateTaskResult> {
+    const result = await this.#store.createTask(task);
+    // A repeat of a task still queued re-adds its job: the first submit may have stopped between record and job.
+    // Adding a job id that exists changes nothing.
+    if (result.created || result.task.status === "in_queue") await this.#enqueueTask(result.task.api, result.task.id);
+    return result;
+  }
+
+  findByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined> {
+    return this.#store.getTaskByIdempotencyKey(api, idempotencyKey);
+  }
+
+  get(id: string): Promise<TaskRecord | undefined> {
+    return this.#store.getTask(id);
+  }
+
+  async cancel(task: TaskRecord): Promise<TaskStatus | undefined> {
+    const outcome: TaskOutcome = { status: "cancelled", finishedAt: this.#now() };
+    const delivery = this.#options.planReport(task, outcome);
+    const before = await this.#store.cancelTask(task.id, outcome, delivery);
+    if (before !== "in_queue" && before !== "in_progress") return before;
+    // The queued job stays: when a worker takes it, the record says cancelled and it ends there.
+    if (delivery?.status === "pending") await this.#enqueueReport(task.id, 0, delivery.nextAttemptAt);
+    const running = this.#predicting.get(task.id);
+    if (running !== undefined) running.controller.abort(new TaskCancelled());
+    else this.#options.onTaskSettled?.(task, outcome);
+    return before;
+  }
+
+  async redeliver(id: string): Promise<RedeliverStoreResult> {
+    const result = await this.#store.redeliver(id, this.#now());
+    if (result === "scheduled") await this.#enqueueCurrentReport(id);
+    return result;
+  }
+
+  async redeliverFailed(api: string, since: number, limit: number): Promise<string[]> {
+    const ids = await this.#store.redeliverFailed(api, since, this.#now(), limit);
+    for (const id of ids) await this.#enqueueCurrentReport(id);
+    return ids;
+  }
+
+  countUnfinished(api: string): Promise<number> {
+    return this.#store.countUnfinished(api);
+  }
+
+  list(query: TaskQuery) {
+    return this.#store.listTasks(query);
+  }
+
+  attempts(taskId: string) {
+    return this.#store.listAttempts(taskId);
+  }
+
+  counts(api: string) {
+    return this.#store.countTasks(api);
+  }
+
+  activity(api: string, since: number, until: number, bucketMs: number) {
+    return this.#store.activity(api, since, until, bucketMs);
+  }
+
+  work(api: string, worker: TaskWorker): void {
+    this.#workers.push(
+      this.#worker(taskQueueName(api), worker.concurrency, (job, token) => this.#runTask(job, token, worker)),
+    );
+    this.#cancelTimer ??= setInterval(() => void this.#stopCancelledElsewhere(), CANCEL_CHECK_MS).unref();
+  }
+
+  deliver(attempt: ReportAttempter): void {
+    this.#workers.push(
+      this.#worker(REPORT_QUEUE, this.#options.maxAttemptsInFlight ?? 64, (job, token) => this.#attemptReport(job as Job<ReportJob>, token, attempt)),
+    );
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    clearInterval(this.#cancelTimer);
+    // Worker.close() takes no new jobs and waits for the running ones; past the grace period they are aborted, and
+    // each aborted job goes back to the queue (delayed a moment) to run again here or elsewhere.
+    const closing = Promise.all(this.#workers.map((worker) => worker.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([closing.then(() => "closed" as const), new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), graceMs)))]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      this.#options.log.warn({ running: this.#predicting.size }, "grace period over; tasks still running will run again");
+      this.#shutdown.abort(new Error("the runtime is shutting down"));
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      await Promise.all(this.#workers.map((worker) => worker.close(true)));
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    clearInterval(this.#cancelTimer);
+    await Promise.all(this.#workers.map((worker) => worker.close(true).catch(() => undefined)));
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    this.#connection?.disconnect();
+    await this.#store.close();
+  }
+
+  /** A task job: claim its record, predict, store outcome and report in one step, then enqueue the report job. */
+  async #runTask(job: Job, token: string | undefined, worker: TaskWorker): Promise<void> {
+    const claim = await this.#store.claimTask(job.id!, this.#now());
+    if (claim.kind === "unknown") return; // Swept after its retention.
+    if (claim.kind === "finished") return this.#ensureReport(job.id!, claim);
+    const { task } = claim;
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const onShutdown = (): void => controller.abort(this.#shutdown.signal.reason);
+    this.#shutdown.signal.addEventListener("abort", onShutdown, { once: true });
+    this.#predicting.set(task.id, { task, controller });
+    let outcome: TaskOutcome;
+    try {
+      outcome = await worker.predict(task, controller.signal);
+    } finally {
+      this.#predicting.delete(task.id);
+      this.#shutdown.signal.removeEventListener("abort", onShutdown);
+    }
+    if (controller.signal.reason instanceof TaskCancelled) {
+      // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped.
+      this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
+      return;
+    }
+    if (this.#shutdown.signal.aborted) return this.#runAgainSoon(job, token);
+    const delivery = this.#options.planReport(task, outcome);
+    // Retried until Redis answers: the outcome exists only in this process until it is stored.
+    const recorded = await this.#store.finishTask(task.id, outcome, delivery);
+    if (!recorded) return; // Cancelled meanwhile (its report is the cancel's) or finished by an earlier run.
+    if (delivery?.status === "pending") await this.#enqueueReport(task.id, 0, delivery.nextAttemptAt);
+    this.#options.onTaskSettled?.(task, outcome);
+  }
+
+  /** A report job: one attempt through the core, recorded; a retry moves the job to delayed until it is due. */
+  async #attemptReport(job: Job<ReportJob>, token: string | undefined, attempt: ReportAttempter): Promise<void> {
+    const { taskId, round } = job.data;
+    const delivery = await this.#store.getDelivery(taskId);
+    if (delivery === undefined || delivery.status !== "pending" || delivery.round !== round) return;
+    if (delivery.nextAttemptAt > this.#now()) return this.#delayUntil(job, token, delivery.nextAttemptAt);
+    const result = await attempt(delivery, this.#shutdown.signal);
+    if (result === undefined) return this.#runAgainSoon(job, token);
+    await this.#store.recordAttempt(taskId, result.update, result.attempt);
+    if (result.update.status === "pending") return this.#delayUntil(job, token, result.update.nextAttemptAt ?? this.#now());
+  }
+
+  /** A finished task's job ran again (its process stopped after storing the outcome): its report job must exist. */
+  async #ensureReport(taskId: string, claim: Extract<TaskClaim, { kind: "finished" }>): Promise<void> {
+    if (claim.delivery?.status === "pending") await this.#enqueueReport(taskId, claim.delivery.round, claim.delivery.nextAttemptAt);
+  }
+
+  async #enqueueCurrentReport(taskId: string): Promise<void> {
+    const delivery = await this.#store.getDelivery(taskId);
+    if (delivery?.status === "pending") await this.#enqueueReport(taskId, delivery.round, delivery.nextAttemptAt);
+  }
+
+  async #enqueueTask(api: string, taskId: string): Promise<void> {
+    await answered(this.#queue(taskQueueName(api)).add("task", {}, { jobId: taskId, ...JOB_OPTIONS }));
+  }
+
+  async #enqueueReport(taskId: string, round: number, dueAt: number): Promise<void> {
+    const data: ReportJob = { taskId, round };
+    await answered(this.#queue(REPORT_QUEUE).add("report", data, { jobId: `${taskId}.r${round}`, delay: Math.max(0, dueAt - this.#now()), ...JOB_OPTIONS }));
+  }
+
+  async #delayUntil(job: Job, token: string | undefined, at: number): Promise<never> {
+    await job.moveToDelayed(Math.max(at, this.#now()), token);
+    throw new DelayedError();
+  }
+
+  #runAgainSoon(job: Job, token: string | undefined): Promise<never> {
+    return this.#delayUntil(job, token, this.#now() + RETRY_AFTER_SHUTDOWN_MS);
+  }
+
+  #queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      queue = new Queue(name, { connection: this.#connection!, prefix: this.#bullPrefix });
+      queue.on("error", () => undefined);
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  #worker(queueName: string, concurrency: number, process: (job: Job, token?: string) => Promise<void>): Worker {
+    const worker = new Worker(queueName, process, {
+      connection: new Redis(this.#options.url, { ...WORKER_OPTIONS }),
+      prefix: this.#bullPrefix,
+      concurrency,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      maxStalledCount: MAX_STALLED_COUNT,
+    });
+    worker.on("error", (error) => this.#options.log.warn({ queue: queueName, err: { message: error.message } }, "BullMQ worker error; it reconnects by itself"));
+    // BullMQ found a job whose lock expired (its process stopped mid-way) and put it back: it runs again here or elsewhere.
+    worker.on("stalled", (jobId) => this.#options.log.warn({ queue: queueName, jobId }, "took over the work of a stopped process: its job runs again"));
+    worker.on("failed", (job, error) => this.#options.log.warn({ queue: queueName, jobId: job?.id, err: { message: error.message } }, "a job's processing failed (Redis away?); it runs again in 1 s"));
+    return worker;
+  }
+
+  /**
+   * Records written without their job (the process stopped between the two at submit) are queued again: every
+   * queued task's job is added, which changes nothing for those that exist. Resolves to the tasks queued.
+   */
+  async #reconcile(): Promise<number> {
+    let queued = 0;
+    for (const api of await this.#store.apiNames()) {
+      for (let start = 0; ; start += RECONCILE_CHUNK) {
+        const ids = await this.#store.queuedTaskIds(api, start, RECONCILE_CHUNK);
+        if (ids.length > 0) await this.#queue(taskQueueName(api)).addBulk(ids.map((id) => ({ name: "task", data: {}, opts: { jobId: id, ...JOB_OPTIONS } })));
+        queued += ids.length;
+        if (ids.length < RECONCILE_CHUNK) break;
+      }
+    }
+    return queued;
+  }
+
+  /** Stops predictions running here whose task was cancelled through another process. */
+  async #stopCancelledElsewhere(): Promise<void> {
+    for (const [id, running] of [...this.#predicting]) {
+      try {
+        const task = await this.#store.getTask(id);
+        if (task?.status === "cancelled" && this.#predicting.has(id)) running.controller.abort(new TaskCancelled());
+      } catch {
+        return; // Redis is away: the next look tries again.
+      }
+    }
+  }
+
+  #sweep(): void {
+    this.#store
+      .sweepFinished(this.#now() - this.#options.retentionMs)
+      .then((removed) => removed > 0 && this.#options.log.info({ removed }, "removed tasks past their retention"))
+      .catch((error: unknown) => this.#options.log.error({ err: error, redis: redactUrl(this.#options.url) }, "sweeping old tasks failed"));
+  }
+}
+
+/** A BullMQ call's promise, its failure as a storage error (503 with Retry-After for a request). */
+async function answered<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
+  }
+}
+
+function storageError(message: string, cause: unknown): RuntimeError {
+  return new RuntimeError(ErrorCode.storage, message, { cause });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What a report job carries: which report, and which schedule of it. */
+interface ReportJob {
+  taskId: string;
+  round: number;
+}
+
+function taskQueueName(api: string): string {
+  return `tasks-${api}`;
+}
+
+/** Adding a job while Redis is away fails at once, so the submit answers 503 with Retry-After instead of hanging. */
+const PRODUCER_OPTIONS: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  retryStrategy: (times) => Math.min(100 * times, 2000),
+};
+
+/** BullMQ's workers block on Redis and must wait through a restart rather than fail: they reconnect forever. */
+const WORKER_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: null,
+  retryStrategy: (times) => Math.min(100 * times, 2000),
+};
