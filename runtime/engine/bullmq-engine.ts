@@ -72,6 +72,8 @@ export class BullmqEngine implements Engine {
   #connection: Redis | undefined;
   readonly #queues = new Map<string, Queue>();
   readonly #workers: Worker[] = [];
+  /** The workers' own connections: BullMQ leaves a connection it was given open when it closes. */
+  readonly #workerConnections: Redis[] = [];
   /** Predictions running in this process, by task id. */
   readonly #predicting = new Map<string, { task: TaskRecord; controller: AbortController }>();
   /** Aborted at shutdown past the grace period: every prediction and attempt still running here. */
@@ -211,6 +213,7 @@ export class BullmqEngine implements Engine {
     await Promise.all(this.#workers.map((worker) => worker.close(true).catch(() => undefined)));
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
     this.#connection?.disconnect();
+    for (const connection of this.#workerConnections) connection.disconnect();
     await this.#store.close();
   }
 
@@ -297,8 +300,11 @@ export class BullmqEngine implements Engine {
   }
 
   #worker(queueName: string, concurrency: number, process: (job: Job, token?: string) => Promise<void>): Worker {
+    const connection = new Redis(this.#options.url, { ...WORKER_OPTIONS });
+    connection.on("error", () => undefined);
+    this.#workerConnections.push(connection);
     const worker = new Worker(queueName, process, {
-      connection: new Redis(this.#options.url, { ...WORKER_OPTIONS }),
+      connection,
       prefix: this.#bullPrefix,
       concurrency,
       lockDuration: LOCK_DURATION_MS,
