@@ -5,7 +5,9 @@ import type { Logger } from "pino";
 import { ErrorCode, RuntimeError } from "../errors.js";
 import { redactUrl, RedisTaskStore, type TaskClaim } from "../store/redis-task-store.js";
 import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult } from "../store/task-store.js";
+import type { DeliveryRecord, NewDelivery } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
+import { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
 import type { Engine, EngineHooks, ReportAttempter, TaskQuery, TaskWorker } from "./engine.js";
 import { TaskCancelled } from "./task-runner.js";
 
@@ -80,6 +82,8 @@ export class BullmqEngine implements Engine {
   readonly #shutdown = new AbortController();
   #sweepTimer: NodeJS.Timeout | undefined;
   #cancelTimer: NodeJS.Timeout | undefined;
+  /** The core's attempt, once deliver() was called: a report due at once is first attempted inside its task's job. */
+  #attempt: ReportAttempter | undefined;
 
   constructor(options: BullmqEngineOptions) {
     setMaxListeners(0, this.#shutdown.signal);
@@ -178,13 +182,17 @@ export class BullmqEngine implements Engine {
   }
 
   work(api: string, worker: TaskWorker): void {
+    // Twice the worker's slots in jobs: a job whose prediction is over may still be making its report's first
+    // attempt, and that must not keep the next prediction waiting. Predictions themselves stay within the slots.
+    const predictions = new ConcurrencyLimiter(worker.concurrency);
     this.#workers.push(
-      this.#worker(taskQueueName(api), worker.concurrency, (job, token) => this.#runTask(job, token, worker)),
+      this.#worker(taskQueueName(api), worker.concurrency * 2, (job, token) => this.#runTask(job, token, worker, predictions)),
     );
     this.#cancelTimer ??= setInterval(() => void this.#stopCancelledElsewhere(), CANCEL_CHECK_MS).unref();
   }
 
   deliver(attempt: ReportAttempter): void {
+    this.#attempt = attempt;
     this.#workers.push(
       this.#worker(REPORT_QUEUE, this.#options.maxAttemptsInFlight ?? 64, (job, token) => this.#attemptReport(job as Job<ReportJob>, token, attempt)),
     );
@@ -217,11 +225,25 @@ export class BullmqEngine implements Engine {
     await this.#store.close();
   }
 
-  /** A task job: claim its record, predict, store outcome and report in one step, then enqueue the report job. */
-  async #runTask(job: Job, token: string | undefined, worker: TaskWorker): Promise<void> {
+  /** A task job: claim its record and predict within the API's slots, then store the outcome and its report. */
+  async #runTask(job: Job, token: string | undefined, worker: TaskWorker, predictions: ConcurrencyLimiter): Promise<void> {
+    await predictions.acquire();
+    let predicted: { task: TaskRecord; outcome: TaskOutcome } | undefined;
+    try {
+      predicted = await this.#predict(job, token, worker);
+    } finally {
+      predictions.release();
+    }
+    if (predicted !== undefined) await this.#storeOutcome(predicted.task, predicted.outcome);
+  }
+
+  async #predict(job: Job, token: string | undefined, worker: TaskWorker): Promise<{ task: TaskRecord; outcome: TaskOutcome } | undefined> {
     const claim = await this.#store.claimTask(job.id!, this.#now());
-    if (claim.kind === "unknown") return; // Swept after its retention.
-    if (claim.kind === "finished") return this.#ensureReport(job.id!, claim);
+    if (claim.kind === "unknown") return undefined; // Swept after its retention.
+    if (claim.kind === "finished") {
+      await this.#ensureReport(job.id!, claim);
+      return undefined;
+    }
     const { task } = claim;
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
@@ -238,15 +260,34 @@ export class BullmqEngine implements Engine {
     if (controller.signal.reason instanceof TaskCancelled) {
       // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped.
       this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
-      return;
+      return undefined;
     }
     if (this.#shutdown.signal.aborted) return this.#runAgainSoon(job, token);
+    return { task, outcome };
+  }
+
+  /**
+   * Stores a task's outcome with its report in one step; a report due at once gets its first attempt here, inside
+   * the task's job, and a report job only when it must wait (a retry, a first-attempt delay). Should the process stop
+   * before that is settled, the job is still unfinished: it runs again, finds the task finished, and enqueues the
+   * report job then (see #ensureReport).
+   */
+  async #storeOutcome(task: TaskRecord, outcome: TaskOutcome): Promise<void> {
     const delivery = this.#options.planReport(task, outcome);
     // Retried until Redis answers: the outcome exists only in this process until it is stored.
     const recorded = await this.#store.finishTask(task.id, outcome, delivery);
     if (!recorded) return; // Cancelled meanwhile (its report is the cancel's) or finished by an earlier run.
-    if (delivery?.status === "pending") await this.#enqueueReport(task.id, 0, delivery.nextAttemptAt);
     this.#options.onTaskSettled?.(task, outcome);
+    if (delivery?.status !== "pending") return;
+    const attempt = this.#attempt;
+    if (attempt === undefined || delivery.nextAttemptAt > this.#now() || this.#shutdown.signal.aborted) {
+      await this.#enqueueReport(task.id, 0, delivery.nextAttemptAt);
+      return;
+    }
+    const result = await attempt(firstAttemptOf(task, delivery), this.#shutdown.signal);
+    if (result === undefined) return this.#enqueueReport(task.id, 0, this.#now() + RETRY_AFTER_SHUTDOWN_MS);
+    await this.#store.recordAttempt(task.id, result.update, result.attempt);
+    if (result.update.status === "pending") await this.#enqueueReport(task.id, 0, result.update.nextAttemptAt ?? this.#now());
   }
 
   /** A report job: one attempt through the core, recorded; a retry moves the job to delayed until it is due. */
@@ -370,6 +411,23 @@ function storageError(message: string, cause: unknown): RuntimeError {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A report as its first attempt sees it, from the plan just stored (no read back). */
+function firstAttemptOf(task: TaskRecord, delivery: Extract<NewDelivery, { status: "pending" }>): DeliveryRecord {
+  return {
+    taskId: task.id,
+    api: task.api,
+    url: delivery.url,
+    ...(delivery.auth === undefined ? {} : { auth: delivery.auth }),
+    ...(delivery.headers === undefined ? {} : { headers: delivery.headers }),
+    ...(delivery.ignoreTimeout === undefined ? {} : { ignoreTimeout: delivery.ignoreTimeout }),
+    body: delivery.body,
+    webhookId: delivery.webhookId,
+    status: "pending",
+    attempts: 0,
+    nextAttemptAt: delivery.nextAttemptAt,
+  };
 }
 
 /** What a report job carries: which report, and which schedule of it. */
