@@ -608,6 +608,38 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
         expect(await engine.cancel(record)).toBe("cancelled");
         expect(hooks.settledFor(task.id)).toHaveLength(1);
       });
+      it("5.5 a task queued behind a busy slot and cancelled never runs; the queue goes on past it", async () => {
+        const { worker } = start(1);
+        const busy = newTask({ n: 1, hold: true });
+        await engine.submit(busy);
+        await waitUntil("the slot is busy", () => worker.holds(busy.id), WAIT_MS);
+        const waiting = newTask({ n: 2 });
+        const { task: record } = await engine.submit(waiting);
+        const after = newTask({ n: 3 });
+        await engine.submit(after);
+        expect(await engine.cancel(record)).toBe("in_queue");
+        worker.release(busy.id);
+        await waitForStatus(after.id, "completed");
+        expect(worker.started).toEqual([busy.id, after.id]);
+        expect((await engine.get(waiting.id))?.status).toBe("cancelled");
+        expect(hooks.settledFor(waiting.id)).toEqual([expect.objectContaining({ status: "cancelled" })]);
+      });
+
+      it("5.6 a running task cancelled and then stopped before predict() returns is settled exactly once, as cancelled", async () => {
+        const { worker } = start();
+        const task = newTask({ n: 1, hold: true, ignoreAbort: true });
+        const { task: record } = await engine.submit(task);
+        await waitUntil("predict() runs", () => worker.holds(task.id), WAIT_MS);
+        expect(await engine.cancel(record)).toBe("in_progress");
+        await waitUntil("predict()'s signal aborted", () => worker.aborted.has(task.id), WAIT_MS);
+        // Shutdown outlasts its grace while the cancelled predict() still runs; it returns afterwards.
+        await engine.stop(0);
+        worker.release(task.id);
+        await waitUntil("the cancelled task settled", () => hooks.settledFor(task.id).length > 0, WAIT_MS);
+        await sleep(QUIET_MS);
+        expect(hooks.settledFor(task.id)).toEqual([expect.objectContaining({ status: "cancelled" })]);
+        expect((await engine.get(task.id))?.status).toBe("cancelled");
+      });
     });
 
     describe("6. stop and restart", () => {
@@ -808,6 +840,54 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
         const made = newWorker(2);
         restarted.engine.work("sum", made);
         for (const task of tasks) await waitForStatus(task.id, "completed", restarted.engine);
+      });
+    });
+
+    describe("9. several processes on one shared engine (capabilities.shared)", () => {
+      /** A second process on the same data, running alongside the first. */
+      async function secondProcess(skip: (note: string) => void): Promise<{ engine: Engine; hooks: HookRecorder }> {
+        if (!engine.capabilities.shared || fixture.reopen === undefined) skip("this engine runs in one process");
+        return reopen();
+      }
+
+      it("9.1 a task submitted through one process runs and is reported in the one that works", async ({ skip }) => {
+        const other = await secondProcess(skip);
+        const { worker, attempter } = start();
+        const task = newTask({ n: 11 });
+        expect((await other.engine.submit(task)).created).toBe(true);
+        const done = await waitForWebhook(task.id, "delivered", 1, other.engine);
+        expect(done.outcome).toMatchObject({ status: "completed", resultJson: doubled(11) });
+        expect(worker.started).toEqual([task.id]);
+        expect(attempter.callsFor(task.id)).toHaveLength(1);
+        expect(hooks.settledFor(task.id)).toHaveLength(1);
+        expect(other.hooks.settledFor(task.id)).toEqual([]);
+      });
+
+      it("9.2 concurrent submits with one idempotency key through two processes create one task", async ({ skip }) => {
+        const other = await secondProcess(skip);
+        const results = await Promise.all([
+          engine.submit(newTask({ n: 1 }, { idempotencyKey: "shared" })),
+          other.engine.submit(newTask({ n: 2 }, { idempotencyKey: "shared" })),
+        ]);
+        expect(results.map((result) => result.created).sort()).toEqual([false, true]);
+        expect(results[0].task.id).toBe(results[1].task.id);
+        expect((await other.engine.findByIdempotencyKey("sum", "shared"))?.id).toBe(results[0].task.id);
+      });
+
+      it("9.3 a task running in one process, cancelled through another: predict()'s signal aborts where it runs", async ({ skip }) => {
+        const other = await secondProcess(skip);
+        const { worker } = start();
+        const task = newTask({ n: 1, hold: true, ignoreAbort: true });
+        const { task: record } = await engine.submit(task);
+        await waitUntil("predict() runs", () => worker.holds(task.id), WAIT_MS);
+        expect(await other.engine.cancel(record)).toBe("in_progress");
+        expect(other.hooks.settledFor(task.id)).toEqual([expect.objectContaining({ status: "cancelled" })]);
+        await waitUntil("predict()'s signal aborted in the process running it", () => worker.aborted.has(task.id), WAIT_MS);
+        worker.release(task.id, { status: "completed", resultJson: doubled(1), finishedAt: Date.now() });
+        await sleep(QUIET_MS);
+        expect((await engine.get(task.id))?.status).toBe("cancelled");
+        expect(hooks.settledFor(task.id).length).toBeLessThanOrEqual(1);
+        expect(hooks.settledFor(task.id).every((outcome) => outcome.status === "cancelled")).toBe(true);
       });
     });
   });
