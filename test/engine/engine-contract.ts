@@ -640,6 +640,21 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
         expect(hooks.settledFor(task.id)).toEqual([expect.objectContaining({ status: "cancelled" })]);
         expect((await engine.get(task.id))?.status).toBe("cancelled");
       });
+
+      it("5.7 a running task aborted by stop(0) and then cancelled is settled exactly once, as cancelled", async () => {
+        const { worker } = start();
+        const task = newTask({ n: 1, hold: true, ignoreAbort: true });
+        const { task: record } = await engine.submit(task);
+        await waitUntil("predict() runs", () => worker.holds(task.id), WAIT_MS);
+        await engine.stop(0);
+        await waitUntil("predict()'s signal aborted", () => worker.aborted.has(task.id), WAIT_MS);
+        expect(await engine.cancel(record)).toBe("in_progress");
+        worker.release(task.id);
+        await waitUntil("the cancelled task settled", () => hooks.settledFor(task.id).length > 0, WAIT_MS);
+        await sleep(QUIET_MS);
+        expect(hooks.settledFor(task.id)).toEqual([expect.objectContaining({ status: "cancelled" })]);
+        expect((await engine.get(task.id))?.status).toBe("cancelled");
+      });
     });
 
     describe("6. stop and restart", () => {
