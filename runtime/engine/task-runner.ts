@@ -118,6 +118,8 @@ export class TaskRunner {
   cancel(taskId: string): boolean {
     const running = this.#predicting.get(taskId);
     if (running !== undefined) {
+      // Aborted already by shutdown: its predict() ends without settling (see #run), so the caller settles it.
+      if (running.signal.aborted) return false;
       running.abort(new TaskCancelled());
       return true;
     }
