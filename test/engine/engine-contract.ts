@@ -175,12 +175,15 @@ type Answer = "delivered" | "failed" | "hold" | { pendingForMs: number } | { del
 /** A report attempt that records what it was handed and answers what `answer` says (delivered by default). */
 class TestAttempter {
   readonly calls: DeliveryRecord[] = [];
+  /** When each of `calls` was made (epoch ms). */
+  readonly callTimes: number[] = [];
   /** Task ids of attempts that were held and then aborted. */
   readonly aborted: string[] = [];
   answer: (report: DeliveryRecord) => Answer = () => "delivered";
 
   readonly attempt: ReportAttempter = async (report, signal) => {
     this.calls.push(structuredClone(report));
+    this.callTimes.push(Date.now());
     const answer = this.answer(report);
     const made = report.attempts + 1;
     const startedAt = Date.now();
@@ -473,8 +476,12 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
         expect(calls.map((call) => call.attempts)).toEqual([0, 1, 2]);
         expect(new Set(calls.map((call) => call.body)).size).toBe(1);
         expect(new Set(calls.map((call) => call.webhookId)).size).toBe(1);
-        // The retry waited for its nextAttemptAt.
-        expect(calls[1]!.nextAttemptAt).toBeGreaterThan(0);
+        // Each retry was handed over with the time the pending answer scheduled, and not before it.
+        const times = attempter.calls.map((call, index) => [call, attempter.callTimes[index]!] as const).filter(([call]) => call.taskId === task.id).map(([, at]) => at);
+        for (const retry of [1, 2]) {
+          expect(calls[retry]!.nextAttemptAt).toBeGreaterThanOrEqual(times[retry - 1]! + 50);
+          expect(times[retry]).toBeGreaterThanOrEqual(calls[retry]!.nextAttemptAt);
+        }
         const attempts = await engine.attempts(task.id);
         expect(attempts.map((attempt) => [attempt.attempt, attempt.outcome])).toEqual([
           [1, "retryable"],
@@ -899,13 +906,16 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
     });
 
     describe("8. close", () => {
-      it("8.1 after close(), submit and reads reject with a STORAGE_ERROR", async () => {
+      it("8.1 after close(), submit and reads reject with a STORAGE_ERROR, and `failure` does not settle", async () => {
         const task = newTask({ n: 1 });
         await engine.submit(task);
         await engine.stop(0);
         await close(engine);
         await expectStorageError(engine.submit(newTask({ n: 2 })));
         await expectStorageError(engine.get(task.id));
+        // Closing is not a failure: `failure` never settles.
+        const settled = await Promise.race([engine.failure.then(() => "settled"), sleep(QUIET_MS).then(() => "pending")]);
+        expect(settled).toBe("pending");
       });
 
       it("8.2 what was submitted before close() survives a restart", async ({ skip }) => {
