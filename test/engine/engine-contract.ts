@@ -978,6 +978,40 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
         expect(hooks.settledFor(task.id).length).toBeLessThanOrEqual(1);
         expect(hooks.settledFor(task.id).every((outcome) => outcome.status === "cancelled")).toBe(true);
       });
+
+      it("9.4 two working processes run each task once and attempt each report once", async () => {
+        const other = await secondProcess();
+        const { worker, attempter } = start(2);
+        const otherAttempter = new TestAttempter();
+        const otherWorker = newWorker(2);
+        other.engine.deliver(otherAttempter.attempt);
+        other.engine.work("sum", otherWorker);
+        const tasks = Array.from({ length: 8 }, (_, n) => newTask({ n }));
+        await Promise.all(tasks.map((task, index) => (index % 2 === 0 ? engine : other.engine).submit(task)));
+        for (const task of tasks) await waitForWebhook(task.id, "delivered", 1);
+        await sleep(QUIET_MS);
+        expect([...worker.started, ...otherWorker.started].sort()).toEqual(tasks.map((task) => task.id).sort());
+        expect([...attempter.calls, ...otherAttempter.calls].map((call) => call.taskId).sort()).toEqual(tasks.map((task) => task.id).sort());
+        const settled = [...hooks.settled, ...other.hooks.settled].map((entry) => entry.task.id);
+        expect(settled.sort()).toEqual(tasks.map((task) => task.id).sort());
+      });
+
+      it("9.5 a report attempt lost with its process is made by another, once that one stopped", async () => {
+        const other = await secondProcess();
+        const { attempter } = start();
+        attempter.answer = () => "hold";
+        const task = newTask({ n: 1 });
+        await engine.submit(task);
+        await waitUntil("the report is being attempted", () => attempter.callsFor(task.id).length > 0, WAIT_MS);
+        const otherAttempter = new TestAttempter();
+        other.engine.deliver(otherAttempter.attempt);
+        await sleep(QUIET_MS);
+        expect(otherAttempter.calls, "a leased report is not attempted by a second process").toEqual([]);
+        await engine.stop(0);
+        await close(engine);
+        await waitForWebhook(task.id, "delivered", 1, other.engine);
+        expect(otherAttempter.callsFor(task.id)).toHaveLength(1);
+      });
     });
   });
 }
