@@ -6,7 +6,12 @@
  *
  *   describeEngineContract("BullmqEngine", (hooks) => ({ engine: new BullmqEngine({ ...hooks, ... }), reopen, cleanup }));
  *
- * Reports are planned by the core's real reportPlanner; the attempter never touches the network.
+ * Reports are planned by the core's real reportPlanner; the attempter never touches the network. Sections:
+ *   1. a task's life (submit, work, outcome, onTaskSettled, the planned report attempted);  2. idempotency;
+ *   3. the queue (before work(), submit order, concurrency);  4. report retries and redelivery;  5. cancel;
+ *   6. stop and restart (grace, at-least-once, aborted attempts made again);  7. list, counts, activity, attempts;
+ *   8. close;  9. several processes on one shared engine (only engines whose capabilities.shared is true).
+ * Tests needing `reopen` skip without it.
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -241,14 +246,22 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
     const engines: Engine[] = [];
     const closed = new Set<Engine>();
     const workers: TestWorker[] = [];
+    let cleanedUp = false;
+
+    async function cleanup(): Promise<void> {
+      if (cleanedUp) return;
+      cleanedUp = true;
+      await fixture.cleanup?.();
+    }
 
     beforeEach(async (context) => {
       hooks = new HookRecorder();
+      cleanedUp = false;
       fixture = await makeEngine(hooks.hooks);
       engine = fixture.engine;
       // Skipped before open(): opening costs most of a test's time on some engines.
       if (context.task.suite?.name.startsWith(SHARED_SECTION) && (!engine.capabilities.shared || fixture.reopen === undefined)) {
-        await fixture.cleanup?.();
+        await cleanup();
         context.skip("this engine runs in one process");
       }
       engines.push(engine);
@@ -263,7 +276,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
         await opened.close();
       }
       closed.clear();
-      await fixture.cleanup?.();
+      await cleanup();
     });
 
     function newWorker(concurrency = 1): TestWorker {
