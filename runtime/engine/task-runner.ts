@@ -118,6 +118,8 @@ export class TaskRunner {
   cancel(taskId: string): boolean {
     const running = this.#predicting.get(taskId);
     if (running !== undefined) {
+      // Aborted already by shutdown: its predict() ends without settling (see #run), so the caller settles it.
+      if (running.signal.aborted) return false;
       running.abort(new TaskCancelled());
       return true;
     }
@@ -189,12 +191,13 @@ export class TaskRunner {
         this.#predicting.delete(task.id);
         this.#queue.kick();
       }
-      if (this.#abort.signal.aborted) return; // Shut down mid-prediction: the task runs again after restart.
       if (controller.signal.reason instanceof TaskCancelled) {
-        // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped.
+        // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped. Checked
+        // before shutdown: a cancelled task is settled here even when shutdown aborted it again (it never re-runs).
         this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
         return;
       }
+      if (this.#abort.signal.aborted) return; // Shut down mid-prediction: the task runs again after restart.
       try {
         await this.#options.finish(task, outcome);
       } catch (error) {
