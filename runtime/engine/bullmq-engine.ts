@@ -82,6 +82,7 @@ export class BullmqEngine implements Engine {
   readonly #shutdown = new AbortController();
   #sweepTimer: NodeJS.Timeout | undefined;
   #cancelTimer: NodeJS.Timeout | undefined;
+  #workersClosed: Promise<unknown> | undefined;
   /** The core's attempt, once deliver() was called: a report due at once is first attempted inside its task's job. */
   #attempt: ReportAttempter | undefined;
 
@@ -114,7 +115,8 @@ export class BullmqEngine implements Engine {
     }
     this.#connection = connection;
     const queued = await this.#reconcile();
-    const summary: RecoverySummary = { requeued: 0, queued, pendingDeliveries: 0 };
+    // Nothing is requeued here: BullMQ puts back the jobs of a stopped process by itself once their locks expire.
+    const summary: RecoverySummary = { requeued: 0, queued, pendingDeliveries: await this.#store.countPendingDeliveries() };
     this.#sweep();
     this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS).unref();
     return summary;
@@ -143,8 +145,10 @@ export class BullmqEngine implements Engine {
     if (before !== "in_queue" && before !== "in_progress") return before;
     // The queued job stays: when a worker takes it, the record says cancelled and it ends there.
     if (delivery?.status === "pending") await this.#enqueueReport(task.id, 0, delivery.nextAttemptAt);
+    // A prediction running here settles once predict() returned; anything else (running elsewhere, or already cut
+    // off by shutdown, whose job will find the task cancelled) settles now.
     const running = this.#predicting.get(task.id);
-    if (running !== undefined) running.controller.abort(new TaskCancelled());
+    if (running !== undefined && !running.controller.signal.aborted) running.controller.abort(new TaskCancelled());
     else this.#options.onTaskSettled?.(task, outcome);
     return before;
   }
@@ -202,27 +206,31 @@ export class BullmqEngine implements Engine {
     clearInterval(this.#sweepTimer);
     clearInterval(this.#cancelTimer);
     // Worker.close() takes no new jobs and waits for the running ones; past the grace period they are aborted, and
-    // each aborted job goes back to the queue (delayed a moment) to run again here or elsewhere.
-    const closing = Promise.all(this.#workers.map((worker) => worker.close()));
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([closing.then(() => "closed" as const), new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), graceMs)))]);
-    clearTimeout(timer);
+    // each aborted job goes back to the queue (delayed a moment) to run again here or elsewhere. A predict() that
+    // ignores its signal is not waited for: its job's lock lapses and BullMQ hands the job to another process.
+    const closing = this.#closeWorkers();
+    const outcome = await Promise.race([closing.then(() => "closed" as const), delay(graceMs).then(() => "timeout" as const)]);
     if (outcome === "timeout") {
       this.#options.log.warn({ running: this.#predicting.size }, "grace period over; tasks still running will run again");
       this.#shutdown.abort(new Error("the runtime is shutting down"));
-      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2000))]);
-      await Promise.all(this.#workers.map((worker) => worker.close(true)));
+      await Promise.race([closing, delay(ABORT_WAIT_MS)]);
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweepTimer);
     clearInterval(this.#cancelTimer);
-    await Promise.all(this.#workers.map((worker) => worker.close(true).catch(() => undefined)));
+    await Promise.race([this.#closeWorkers(), delay(ABORT_WAIT_MS)]);
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
     this.#connection?.disconnect();
     for (const connection of this.#workerConnections) connection.disconnect();
     await this.#store.close();
+  }
+
+  /** Closes every worker once: they take no new job, and resolve when their running jobs ended. */
+  #closeWorkers(): Promise<unknown> {
+    this.#workersClosed ??= Promise.all(this.#workers.map((worker) => worker.close().catch(() => undefined)));
+    return this.#workersClosed;
   }
 
   /** A task job: claim its record and predict within the API's slots, then store the outcome and its report. */
@@ -262,7 +270,11 @@ export class BullmqEngine implements Engine {
       this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
       return undefined;
     }
-    if (this.#shutdown.signal.aborted) return this.#runAgainSoon(job, token);
+    if (this.#shutdown.signal.aborted) {
+      // Back to the queue at once (a status read says in_queue), and the job runs again after a moment, here or elsewhere.
+      await this.#store.releaseTask(task.id);
+      return this.#runAgainSoon(job, token);
+    }
     return { task, outcome };
   }
 
@@ -394,6 +406,13 @@ export class BullmqEngine implements Engine {
       .then((removed) => removed > 0 && this.#options.log.info({ removed }, "removed tasks past their retention"))
       .catch((error: unknown) => this.#options.log.error({ err: error, redis: redactUrl(this.#options.url) }, "sweeping old tasks failed"));
   }
+}
+
+/** How long shutdown waits for aborted jobs to hand themselves back before it lets go of them. */
+const ABORT_WAIT_MS = 2000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** A BullMQ call's promise, its failure as a storage error (503 with Retry-After for a request). */

@@ -106,6 +106,13 @@ redis.call('HSET', p .. 'running:' .. api, id, ARGV[4])
 return {'run', redis.call('HGETALL', key)}
 `;
 
+/** ARGV: prefix id. A running task goes back to the queue (its process is stopping); returns 1 if it did. */
+const RELEASE_TASK = `${PRELUDE}
+local api = redis.call('HGET', p .. 'task:' .. ARGV[2], 'api')
+if not api then return 0 end
+return requeue(api, ARGV[2])
+`;
+
 /** ARGV: prefix id. The delivery's hash, or false. */
 const GET_DELIVERY = `${PRELUDE}
 local d = redis.call('HGETALL', p .. 'delivery:' .. ARGV[2])
@@ -439,6 +446,7 @@ export const REDIS_SCRIPTS = {
   prClaimQueued: CLAIM_QUEUED,
   prClaimTask: CLAIM_TASK,
   prGetDelivery: GET_DELIVERY,
+  prReleaseTask: RELEASE_TASK,
   prFinishTask: FINISH_TASK,
   prCancelTask: CANCEL_TASK,
   prRedeliver: REDELIVER,

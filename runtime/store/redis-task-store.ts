@@ -172,6 +172,16 @@ export class RedisTaskStore implements TaskStore {
     return { ...toDeliveryRecord(taskId, flat), round: Number(hashToObject(flat).round ?? 0) };
   }
 
+  /** Puts a task this process runs back in the queue (it is stopping before the task finished). */
+  async releaseTask(id: string): Promise<void> {
+    await this.#run("prReleaseTask", [id]);
+  }
+
+  /** Reports waiting for an attempt. */
+  async countPendingDeliveries(): Promise<number> {
+    return this.#command((client) => client.zcard(`${this.prefix}due`));
+  }
+
   /** Every API that ever had a task here. */
   async apiNames(): Promise<string[]> {
     return this.#command((client) => client.smembers(`${this.prefix}apis`));

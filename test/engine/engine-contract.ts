@@ -741,12 +741,14 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
         await waitUntil("predict() runs", () => worker.holds(task.id), WAIT_MS);
         await engine.stop(0);
         await waitUntil("predict()'s signal aborted", () => worker.aborted.has(task.id), WAIT_MS);
-        expect((await engine.get(task.id))?.status).toBe("in_progress");
+        // Not finished: still marked running, or already put back in the queue by the stopping engine.
+        expect(["in_progress", "in_queue"]).toContain((await engine.get(task.id))?.status);
         expect(hooks.settledFor(task.id)).toEqual([]);
         await close(engine);
 
         const restarted = await reopen();
-        expect(restarted.recovered).toMatchObject({ requeued: 1, queued: 1 });
+        // Put back at stop (BullMQ) or at the next open (SQLite): either way it waits in the queue now.
+        expect(restarted.recovered.queued).toBe(1);
         expect((await restarted.engine.get(task.id))?.status).toBe("in_queue");
         const attempter = new TestAttempter();
         const again = newWorker(1);
