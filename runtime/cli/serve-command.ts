@@ -99,9 +99,12 @@ export const registerServeCommand: RegisterCommand = (program: Command) => {
  */
 const HEAP_GROWING_PERCENT = 50;
 
-/** Applies {@link HEAP_GROWING_PERCENT} unless the user chose their own (`node --heap-growing-percent=N`, NODE_OPTIONS). */
+/**
+ * Applies {@link HEAP_GROWING_PERCENT} unless the user chose their own with `node --heap-growing-percent=N` (Node
+ * refuses it in NODE_OPTIONS).
+ */
 function limitHeapGrowth(): void {
-  const chosen = [...process.execArgv, process.env["NODE_OPTIONS"] ?? ""].some((arg) => /heap[-_]growing[-_]percent/.test(arg));
+  const chosen = process.execArgv.some((arg) => /heap[-_]growing[-_]percent/.test(arg));
   if (!chosen) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
