@@ -7,6 +7,7 @@
  *   npm run bench                          full run (~80 s; each --variant adds ~35 s)
  *   npm run bench -- --quick               ~20 s
  *   npm run bench -- --depth               100,000 tasks queued behind a slow predictor: the runtime's RSS
+ *   npm run bench -- --depth --depth-tasks 1000000   as many as asked (progress on stderr every 10 s)
  *   npm run bench -- --profile             CPU profiles of the children (node --cpu-prof), top items printed
  *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds
  *   npm run bench -- --only runtime        skip the floor (profiling; no ratio)
