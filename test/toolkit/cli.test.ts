@@ -12,7 +12,8 @@ const cli = ["bin/predictor-runtime.js"];
 /** Runs the CLI to completion: exit code, stdout, stderr. */
 async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [...cli, ...args], { timeout: 20_000 });
+    // Generous: a loaded 2-core machine can take many seconds to start a CLI; a bound still ends a hung one.
+    const { stdout, stderr } = await execFileAsync(process.execPath, [...cli, ...args], { timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
@@ -93,7 +94,7 @@ describe("predictor-runtime certs", () => {
 });
 
 describe("predictor-runtime receiver: bad usage exits 2 with a message saying how to fix it", () => {
-  it("refuses bad flags without echoing secrets", async () => {
+  it("refuses bad flags without echoing secrets", { timeout: 90_000 }, async () => {
     await writeFile(join(dir, "bad-rules.json"), JSON.stringify({ rules: [{ path: "/hook", statuses: [99] }] }));
     const [basic, tls, port, secret, rules, missingRules] = await Promise.all([
       runCli(["receiver", "--basic", "hunter2-no-colon"]),
