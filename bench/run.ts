@@ -230,7 +230,8 @@ async function main(): Promise<void> {
   });
   const serveArgs = splitArgs(flags["serve-args"]);
   let redis: RedisServer | undefined;
-  const wantsPeer = !flags["no-bullmq"] && (flags.only === undefined || "bullmq".startsWith(flags.only));
+  // The BullMQ peer and the runtime on --engine redis share one redis-server.
+  const wantsPeer = !flags["no-bullmq"] && (flags.only === undefined || ["bullmq", "runtime:redis"].some((name) => name.startsWith(flags.only!) || flags.only!.startsWith(name)));
   if (wantsPeer && redisServerAvailable()) redis = await startRedisServer();
   else if (wantsPeer) process.stderr.write("redis-server is not installed: the BullMQ peer is skipped (apt-get install redis-server)\n");
   const redisRuntime = redis ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...serveArgs])] : [];
