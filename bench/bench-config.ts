@@ -22,7 +22,7 @@ export function benchConfig(receiverUrl: string, predictor: string, options: { t
 }
 
 /** `node` arguments that run the runtime as a user would: `serve` on `workDir`'s cortex.yaml and data dir, port 0. */
-export function runtimeServeArgs(workDir: string, extra: readonly string[]): string[] {
+export function runtimeServeArgs(workDir: string, extra: readonly string[], checkout: string = REPO_ROOT): string[] {
   const config = join(workDir, "cortex.yaml");
-  return [join(REPO_ROOT, "bin/predictor-runtime.js"), "serve", "--config", config, "--port", "0", "--data-dir", join(workDir, "data"), ...extra];
+  return [join(checkout, "bin/predictor-runtime.js"), "serve", "--config", config, "--port", "0", "--data-dir", join(workDir, "data"), ...extra];
 }

@@ -11,6 +11,8 @@
  *   npm run bench -- --profile             CPU profiles of the children (node --cpu-prof), top items printed
  *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds
  *   npm run bench -- --only runtime        skip the floor (profiling; no ratio)
+ *   npm run bench -- --baseline DIR        also measure the runtime of another checkout (git worktree add DIR REF;
+ *                                          it needs its node_modules) in the same rounds: a before/after A/B
  *   npm run bench -- --scaling             --engine redis: one --role api process and 1, 2, 3 --role worker processes
  *                                          on one redis-server, tasks/s each
  *   npm run bench -- --no-bullmq           skip the BullMQ peer (express + BullMQ on a redis-server it starts)
@@ -64,6 +66,7 @@ const { values: flags } = parseArgs({
     "load-fraction": { type: "string", default: "0.5" },
     "no-cpu-bound": { type: "boolean", default: false },
     "host-overhead": { type: "boolean", default: false },
+    baseline: { type: "string" },
   },
 });
 
@@ -117,15 +120,15 @@ function bullmqPeer(redis: RedisServer): System {
   };
 }
 
-/** The runtime as a user runs it: `serve` with its defaults, plus `serveArgs`. */
-function runtime(name: string, extraArgs: string[], inProcess = false): System {
+/** The runtime as a user runs it: `serve` with its defaults, plus `serveArgs` (of another checkout, for --baseline). */
+function runtime(name: string, extraArgs: string[], inProcess = false, checkout?: string): System {
   return {
     name,
     start: (receiver, workDir, profileDir) => {
       writeFileSync(join(workDir, "cortex.yaml"), benchConfig(receiver.url, "noop.ts", { threads: 64, maxQueue: 100_000, inProcess }));
       return startServerProcess({
         nodeFlags: cpuProfileFlags(profileDir),
-        args: runtimeServeArgs(workDir, extraArgs),
+        args: runtimeServeArgs(workDir, extraArgs, checkout),
         cwd: workDir,
         stdoutFile: join(workDir, "runtime.log"),
       });
@@ -228,6 +231,7 @@ async function main(): Promise<void> {
     const [name, ...args] = spec.split("=");
     return runtime(`runtime:${name}`, splitArgs(args.join("=")));
   });
+  if (flags.baseline !== undefined) variants.push(runtime("runtime:baseline", splitArgs(flags["serve-args"]), false, resolve(flags.baseline)));
   const serveArgs = splitArgs(flags["serve-args"]);
   let redis: RedisServer | undefined;
   // The BullMQ peer and the runtime on --engine redis share one redis-server.
