@@ -5,10 +5,11 @@ import type { Logger } from "pino";
 import { ErrorCode, RuntimeError } from "../errors.js";
 import { redactUrl, RedisTaskStore, type TaskClaim } from "../store/redis-task-store.js";
 import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult } from "../store/task-store.js";
-import type { DeliveryRecord, NewDelivery } from "../tasks/delivery.js";
+import { firstAttemptOf } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
-import type { Engine, EngineHooks, ReportAttempter, TaskQuery, TaskWorker } from "./engine.js";
+import type { Engine, EngineHooks, ReportAttempter, TaskWorker } from "./engine.js";
+import { RecordReads } from "./record-reads.js";
 import { TaskCancelled } from "./task-runner.js";
 
 /** Options of {@link BullmqEngine}. */
@@ -62,7 +63,7 @@ const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true, attempts: 1_00
  * job that runs twice (a crash between a record's write and the job's completion) never sends a report twice
  * because of it, and a record written without its job (a crash between the two at submit) is re-enqueued at start.
  */
-export class BullmqEngine implements Engine {
+export class BullmqEngine extends RecordReads implements Engine {
   readonly name = "redis";
   readonly capabilities = { shared: true };
   readonly failure: Promise<Error> = new Promise<never>(() => undefined);
@@ -87,10 +88,12 @@ export class BullmqEngine implements Engine {
   #attempt: ReportAttempter | undefined;
 
   constructor(options: BullmqEngineOptions) {
+    const store = new RedisTaskStore({ url: options.url, log: options.log, heartbeat: false, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
+    super(store);
+    this.#store = store;
     setMaxListeners(0, this.#shutdown.signal);
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#store = new RedisTaskStore({ url: options.url, log: options.log, heartbeat: false, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
     this.#bullPrefix = `${this.#store.prefix}bull`;
   }
 
@@ -130,14 +133,6 @@ export class BullmqEngine implements Engine {
     return result;
   }
 
-  findByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined> {
-    return this.#store.getTaskByIdempotencyKey(api, idempotencyKey);
-  }
-
-  get(id: string): Promise<TaskRecord | undefined> {
-    return this.#store.getTask(id);
-  }
-
   async cancel(task: TaskRecord): Promise<TaskStatus | undefined> {
     const outcome: TaskOutcome = { status: "cancelled", finishedAt: this.#now() };
     const delivery = this.#options.planReport(task, outcome);
@@ -163,26 +158,6 @@ export class BullmqEngine implements Engine {
     const ids = await this.#store.redeliverFailed(api, since, this.#now(), limit);
     for (const id of ids) await this.#enqueueCurrentReport(id);
     return ids;
-  }
-
-  countUnfinished(api: string): Promise<number> {
-    return this.#store.countUnfinished(api);
-  }
-
-  list(query: TaskQuery) {
-    return this.#store.listTasks(query);
-  }
-
-  attempts(taskId: string) {
-    return this.#store.listAttempts(taskId);
-  }
-
-  counts(api: string) {
-    return this.#store.countTasks(api);
-  }
-
-  activity(api: string, since: number, until: number, bucketMs: number) {
-    return this.#store.activity(api, since, until, bucketMs);
   }
 
   work(api: string, worker: TaskWorker): void {
@@ -430,23 +405,6 @@ function storageError(message: string, cause: unknown): RuntimeError {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A report as its first attempt sees it, from the plan just stored (no read back). */
-function firstAttemptOf(task: TaskRecord, delivery: Extract<NewDelivery, { status: "pending" }>): DeliveryRecord {
-  return {
-    taskId: task.id,
-    api: task.api,
-    url: delivery.url,
-    ...(delivery.auth === undefined ? {} : { auth: delivery.auth }),
-    ...(delivery.headers === undefined ? {} : { headers: delivery.headers }),
-    ...(delivery.ignoreTimeout === undefined ? {} : { ignoreTimeout: delivery.ignoreTimeout }),
-    body: delivery.body,
-    webhookId: delivery.webhookId,
-    status: "pending",
-    attempts: 0,
-    nextAttemptAt: delivery.nextAttemptAt,
-  };
 }
 
 /** What a report job carries: which report, and which schedule of it. */

@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
-import type { DeliveryRecord, NewDelivery } from "../tasks/delivery.js";
+import { firstAttemptOf, type NewDelivery } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import type { CreateTaskResult, RecoverySummary, TaskStore } from "../store/task-store.js";
-import type { Engine, EngineHooks, ReportAttempter, TaskQuery, TaskWorker } from "./engine.js";
+import type { Engine, EngineHooks, ReportAttempter, TaskWorker } from "./engine.js";
+import { RecordReads } from "./record-reads.js";
 import { ReportScheduler } from "./report-scheduler.js";
 import { TaskRunner } from "./task-runner.js";
 
@@ -32,7 +33,7 @@ const CANCEL_CHECK_MS = 1000;
  * stored already claimed and runs from memory, and a report due at once with an attempt slot free is stored already
  * leased and sent from memory; each saves a store round trip per task.
  */
-export class StoreEngine implements Engine {
+export class StoreEngine extends RecordReads implements Engine {
   readonly name: string;
   readonly capabilities: { shared: boolean };
   readonly #options: StoreEngineOptions;
@@ -44,6 +45,7 @@ export class StoreEngine implements Engine {
   #sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: StoreEngineOptions) {
+    super(options.store);
     this.#options = options;
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
@@ -92,14 +94,6 @@ export class StoreEngine implements Engine {
     return result;
   }
 
-  findByIdempotencyKey(api: string, idempotencyKey: string): Promise<TaskRecord | undefined> {
-    return this.#store.getTaskByIdempotencyKey(api, idempotencyKey);
-  }
-
-  get(id: string): Promise<TaskRecord | undefined> {
-    return this.#store.getTask(id);
-  }
-
   async cancel(task: TaskRecord): Promise<TaskStatus | undefined> {
     const outcome: TaskOutcome = { status: "cancelled", finishedAt: this.#now() };
     const delivery = this.#options.planReport(task, outcome);
@@ -122,26 +116,6 @@ export class StoreEngine implements Engine {
     const ids = await this.#store.redeliverFailed(api, since, this.#now(), limit);
     if (ids.length > 0) this.#scheduler?.notify();
     return ids;
-  }
-
-  countUnfinished(api: string): Promise<number> {
-    return this.#store.countUnfinished(api);
-  }
-
-  list(query: TaskQuery) {
-    return this.#store.listTasks(query);
-  }
-
-  attempts(taskId: string) {
-    return this.#store.listAttempts(taskId);
-  }
-
-  counts(api: string) {
-    return this.#store.countTasks(api);
-  }
-
-  activity(api: string, since: number, until: number, bucketMs: number) {
-    return this.#store.activity(api, since, until, bucketMs);
   }
 
   work(api: string, worker: TaskWorker): void {
@@ -208,20 +182,7 @@ export class StoreEngine implements Engine {
       scheduler!.cancelReservation();
       return;
     }
-    const report: DeliveryRecord = {
-      taskId: task.id,
-      api: task.api,
-      url: delivery.url,
-      ...(delivery.auth === undefined ? {} : { auth: delivery.auth }),
-      ...(delivery.headers === undefined ? {} : { headers: delivery.headers }),
-      ...(delivery.ignoreTimeout === undefined ? {} : { ignoreTimeout: delivery.ignoreTimeout }),
-      body: delivery.body,
-      webhookId: delivery.webhookId,
-      status: "pending",
-      attempts: 0,
-      nextAttemptAt: delivery.nextAttemptAt,
-    };
-    scheduler!.sendReserved(report);
+    scheduler!.sendReserved(firstAttemptOf(task, delivery));
   }
 
   /** Another process may queue tasks and schedule reports in a shared store: look for them now and then. */

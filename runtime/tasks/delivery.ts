@@ -81,3 +81,23 @@ export function webhookStateOf(delivery: Pick<DeliveryRecord, "status" | "attemp
   if (delivery.lastError !== undefined) state.lastError = delivery.lastError;
   return state;
 }
+
+/** A report as its first attempt sees it, built from the plan just stored (no read back). */
+export function firstAttemptOf(
+  task: { id: string; api: string },
+  delivery: Extract<NewDelivery, { status: "pending" }>,
+): DeliveryRecord {
+  return {
+    taskId: task.id,
+    api: task.api,
+    url: delivery.url,
+    ...(delivery.auth === undefined ? {} : { auth: delivery.auth }),
+    ...(delivery.headers === undefined ? {} : { headers: delivery.headers }),
+    ...(delivery.ignoreTimeout === undefined ? {} : { ignoreTimeout: delivery.ignoreTimeout }),
+    body: delivery.body,
+    webhookId: delivery.webhookId,
+    status: "pending",
+    attempts: 0,
+    nextAttemptAt: delivery.nextAttemptAt,
+  };
+}

@@ -5,7 +5,7 @@ import { deliveryYaml, postJson, waitForSettledWebhook } from "../helpers/delive
 import { answerWith, startRecorder, type Recorder } from "../helpers/recorder.js";
 import { startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
 import { waitUntil } from "../helpers/wait-until.js";
-import { redisServerAvailable, startRedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun, startRedisServer } from "../helpers/redis-server.js";
 import { BullmqEngine } from "../../runtime/engine/bullmq-engine.js";
 
 const SIGNING_SECRET = `whsec_${Buffer.from("console-test-signing-secret-32by").toString("base64")}`;
@@ -223,11 +223,7 @@ describe("console secrets scan", () => {
   });
 });
 
-const redisAvailable = redisServerAvailable();
-if (!redisAvailable) {
-  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
-  console.warn("\n*** SKIPPED: the console on --engine redis needs redis-server (apt-get install redis-server) ***\n");
-}
+const redisAvailable = redisSuiteCanRun("the console on --engine redis");
 
 describe.skipIf(!redisAvailable)("console on --engine redis", () => {
   it("shows counts, the task list and a report's attempts from the Redis store", async () => {

@@ -3,14 +3,10 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe } from "vitest";
 import { BullmqEngine } from "../../runtime/engine/bullmq-engine.js";
 import type { EngineHooks } from "../../runtime/engine/engine.js";
-import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { describeEngineContract } from "./engine-contract.js";
 
-const available = redisServerAvailable();
-if (!available) {
-  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
-  console.warn("\n*** SKIPPED: the BullMQ engine suite needs redis-server (apt-get install redis-server); .ci/run installs it ***\n");
-}
+const available = redisSuiteCanRun("the BullMQ engine suite");
 
 describe.skipIf(!available)("BullmqEngine (--engine redis) on a real redis-server", () => {
   let redis: RedisServer;

@@ -16,9 +16,9 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { expectStorageError } from "../helpers/expect-storage-error.js";
 import type { ApiConfig, WebhookConfig } from "../../runtime/config/api-config.js";
 import type { Engine, EngineHooks, RecoverySummary, ReportAttempter, TaskWorker } from "../../runtime/engine/engine.js";
-import { ErrorCode, RuntimeError } from "../../runtime/errors.js";
 import { reportPlanner } from "../../runtime/outbox/plan-report.js";
 import type { AttemptRecord, DeliveryRecord, NewDelivery } from "../../runtime/tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord } from "../../runtime/tasks/task.js";
@@ -222,16 +222,6 @@ class TestAttempter {
   callsFor(taskId: string): DeliveryRecord[] {
     return this.calls.filter((call) => call.taskId === taskId);
   }
-}
-
-/** Expects `promise` to reject with a RuntimeError whose code is STORAGE_ERROR. */
-async function expectStorageError(promise: Promise<unknown>): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error, "expected a rejection").toBeInstanceOf(RuntimeError);
-  expect((error as RuntimeError).code).toBe(ErrorCode.storage);
 }
 
 /** Registers the whole contract for one engine. `makeEngine` is called once per test. */

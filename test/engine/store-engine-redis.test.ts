@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe } from "vitest";
 import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
-import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { describeEngineContract } from "./engine-contract.js";
 import { storeEngine } from "../helpers/store-engine.js";
 
-const available = redisServerAvailable();
-if (!available) {
-  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
-  console.warn("\n*** SKIPPED: the Redis engine suite needs redis-server (apt-get install redis-server); .ci/run installs it ***\n");
-}
+const available = redisSuiteCanRun("the Redis engine suite");
 
 describe.skipIf(!available)("StoreEngine over RedisTaskStore on a real redis-server", () => {
   let redis: RedisServer;

@@ -23,6 +23,17 @@ export function redisServerAvailable(): boolean {
   return spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
+/**
+ * Whether a suite that needs redis-server can run: when it cannot, says so loudly (naming `what` the suite is) and
+ * the suite skips, except under REQUIRE_REDIS_TESTS=1 (CI), where a missing redis-server is an error.
+ */
+export function redisSuiteCanRun(what: string): boolean {
+  if (redisServerAvailable()) return true;
+  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
+  console.warn(`\n*** SKIPPED: ${what} needs redis-server (apt-get install redis-server); .ci/run installs it ***\n`);
+  return false;
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -8,15 +8,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BullmqEngine } from "../../runtime/engine/bullmq-engine.js";
 import { startRecorder, type Recorder } from "../helpers/recorder.js";
-import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { FIXTURE_PREDICTORS, startTestRuntime, type TestRuntime } from "../helpers/runtime-fixture.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
-const available = redisServerAvailable();
-if (!available) {
-  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
-  console.warn("\n*** SKIPPED: the cross-process cancel test needs redis-server (apt-get install redis-server); .ci/run installs it ***\n");
-}
+const available = redisSuiteCanRun("the cross-process cancel test");
 
 describe.skipIf(!available)("cancel across processes (--engine redis)", () => {
   const dir = mkdtempSync(join(tmpdir(), "cancel-redis-"));

@@ -12,14 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCountingReceiver } from "../helpers/counting-receiver.js";
 import { FIXTURE_PREDICTORS } from "../helpers/runtime-fixture.js";
 import { startRuntimeProcess, type RuntimeProcess } from "../helpers/runtime-process.js";
-import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
-const available = redisServerAvailable();
-if (!available) {
-  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
-  console.warn("\n*** SKIPPED: the multi-process Redis tests need redis-server (apt-get install redis-server); .ci/run installs it ***\n");
-}
+const available = redisSuiteCanRun("the multi-process Redis tests");
 
 async function submit(pool: Pool, payload: unknown, requestId?: string): Promise<{ status: number; id?: string; retryAfter?: string }> {
   try {

@@ -4,15 +4,11 @@ import { once } from "node:events";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
-import { redisServerAvailable, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { describeTaskStoreContract } from "./task-store-contract.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
-const available = redisServerAvailable();
-if (!available) {
-  if (process.env.REQUIRE_REDIS_TESTS === "1") throw new Error("REQUIRE_REDIS_TESTS=1 but redis-server is not installed (apt-get install redis-server)");
-  console.warn("\n*** SKIPPED: the Redis engine suite needs redis-server (apt-get install redis-server); .ci/run installs it ***\n");
-}
+const available = redisSuiteCanRun("the Redis engine suite");
 
 describe.skipIf(!available)("RedisTaskStore on a real redis-server", () => {
   let redis: RedisServer;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ErrorCode, RuntimeError } from "../../runtime/errors.js";
+import { expectStorageError } from "../helpers/expect-storage-error.js";
 import type { TaskStore } from "../../runtime/store/task-store.js";
 import type { AttemptRecord, NewDelivery } from "../../runtime/tasks/delivery.js";
 import type { NewTask, TaskOutcome } from "../../runtime/tasks/task.js";
@@ -34,16 +34,6 @@ function completed(result: unknown, finishedAt = T0 + 10): TaskOutcome {
 
 function pendingDelivery(taskId: string, nextAttemptAt = T0 + 10, overrides: Partial<NewDelivery & { status: "pending" }> = {}): NewDelivery {
   return { status: "pending", url: "http://127.0.0.1:9000/hook", body: `{"id":"${taskId}"}`, webhookId: `msg_${taskId}`, nextAttemptAt, ...overrides };
-}
-
-/** Expects `promise` to reject with a RuntimeError whose code is STORAGE_ERROR. */
-async function expectStorageError(promise: Promise<unknown>): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error, "expected a rejection").toBeInstanceOf(RuntimeError);
-  expect((error as RuntimeError).code).toBe(ErrorCode.storage);
 }
 
 /** Registers the whole contract for one engine. `makeStore` is called once per test. */
