@@ -12,7 +12,8 @@
  *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds
  *   npm run bench -- --only runtime        skip the floor (profiling; no ratio)
  *   npm run bench -- --baseline DIR        also measure the runtime of another checkout (git worktree add DIR REF;
- *                                          it needs its node_modules) in the same rounds: a before/after A/B
+ *                                          it needs its node_modules) in the same rounds: a before/after A/B (on
+ *                                          --engine redis too, database 2, when the BullMQ peer's server runs)
  *   npm run bench -- --scaling             --engine redis: one --role api process and 1, 2, 3 --role worker processes
  *                                          on one redis-server, tasks/s each
  *   npm run bench -- --no-bullmq           skip the BullMQ peer (express + BullMQ on a redis-server it starts)
@@ -239,6 +240,9 @@ async function main(): Promise<void> {
   if (wantsPeer && redisServerAvailable()) redis = await startRedisServer();
   else if (wantsPeer) process.stderr.write("redis-server is not installed: the BullMQ peer is skipped (apt-get install redis-server)\n");
   const redisRuntime = redis ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...serveArgs])] : [];
+  if (redis && flags.baseline !== undefined) {
+    redisRuntime.push(runtime("runtime:redis:baseline", ["--engine", "redis", "--redis-url", `${redis.url}/2`, ...serveArgs], false, resolve(flags.baseline)));
+  }
   const systems = [floor, ...(redis ? [bullmqPeer(redis)] : []), runtime("runtime", serveArgs), runtime("runtime:in_process", serveArgs, true), ...redisRuntime, ...variants].filter(
     (system) => flags.only === undefined || system.name.startsWith(flags.only),
   );
