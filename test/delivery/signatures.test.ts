@@ -80,7 +80,11 @@ describe("Standard Webhooks signatures", () => {
       for (const attempt of attempts) {
         const timestamp = Number(attempt.headers["webhook-timestamp"]);
         expect(String(timestamp)).toBe(attempt.headers["webhook-timestamp"]);
-        expect(Math.abs(timestamp - Math.floor(attempt.receivedAt / 1000))).toBeLessThanOrEqual(1);
+        // Stamped when the attempt was sent: never after it arrived, and only seconds before it (a loaded machine
+        // can hold an attempt between its stamp and its arrival for a second or two).
+        const receivedS = Math.floor(attempt.receivedAt / 1000);
+        expect(timestamp).toBeLessThanOrEqual(receivedS);
+        expect(receivedS - timestamp).toBeLessThanOrEqual(5);
       }
     }
   });
