@@ -44,6 +44,11 @@ const CANCEL_CHECK_MS = 1000;
 /** Queued tasks re-enqueued per call at start-up (see reconcile). */
 const RECONCILE_CHUNK = 1000;
 /**
+ * How often a working process re-adds the jobs of the oldest queued tasks (a task recorded while its job's add
+ * failed, Redis going away between the two, waits at most this long once it reaches the front of the queue).
+ */
+const RECONCILE_INTERVAL_MS = 60_000;
+/**
  * Finished jobs are removed at once: the task records keep the outcome, the report state and the timeline. A job
  * whose processing threw (Redis went away mid-way) is retried every second rather than dropped: its record says
  * what is left to do.
@@ -83,6 +88,7 @@ export class BullmqEngine extends RecordReads implements Engine {
   readonly #shutdown = new AbortController();
   #sweepTimer: NodeJS.Timeout | undefined;
   #cancelTimer: NodeJS.Timeout | undefined;
+  #reconcileTimer: NodeJS.Timeout | undefined;
   #workersClosed: Promise<unknown> | undefined;
   /** The core's attempt, once deliver() was called: a report due at once is first attempted inside its task's job. */
   #attempt: ReportAttempter | undefined;
@@ -168,6 +174,9 @@ export class BullmqEngine extends RecordReads implements Engine {
       this.#worker(taskQueueName(api), worker.concurrency * 2, (job, token) => this.#runTask(job, token, worker, predictions)),
     );
     this.#cancelTimer ??= setInterval(() => void this.#stopCancelledElsewhere(), CANCEL_CHECK_MS).unref();
+    this.#reconcileTimer ??= setInterval(() => {
+      this.#reconcile(1).catch((error: unknown) => this.#options.log.warn({ err: { message: messageOf(error) } }, "re-adding the oldest queued tasks' jobs failed; trying again in a minute"));
+    }, RECONCILE_INTERVAL_MS).unref();
   }
 
   deliver(attempt: ReportAttempter): void {
@@ -180,6 +189,7 @@ export class BullmqEngine extends RecordReads implements Engine {
   async stop(graceMs: number): Promise<void> {
     clearInterval(this.#sweepTimer);
     clearInterval(this.#cancelTimer);
+    clearInterval(this.#reconcileTimer);
     // Worker.close() takes no new jobs and waits for the running ones; past the grace period they are aborted, and
     // each aborted job goes back to the queue (delayed a moment) to run again here or elsewhere. A predict() that
     // ignores its signal is not waited for: its job's lock lapses and BullMQ hands the job to another process.
@@ -195,6 +205,7 @@ export class BullmqEngine extends RecordReads implements Engine {
   async close(): Promise<void> {
     clearInterval(this.#sweepTimer);
     clearInterval(this.#cancelTimer);
+    clearInterval(this.#reconcileTimer);
     await Promise.race([this.#closeWorkers(), delay(ABORT_WAIT_MS)]);
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
     this.#connection?.disconnect();
@@ -347,13 +358,14 @@ export class BullmqEngine extends RecordReads implements Engine {
   }
 
   /**
-   * Records written without their job (the process stopped between the two at submit) are queued again: every
-   * queued task's job is added, which changes nothing for those that exist. Resolves to the tasks queued.
+   * Records written without their job (the process stopped, or Redis went away, between the two at submit) are
+   * queued again: each queued task's job is added, which changes nothing for those that exist. At start every
+   * queued task is looked at; later, every minute, the oldest `chunks` thousand per API. Resolves to how many.
    */
-  async #reconcile(): Promise<number> {
+  async #reconcile(chunks = Number.POSITIVE_INFINITY): Promise<number> {
     let queued = 0;
     for (const api of await this.#store.apiNames()) {
-      for (let start = 0; ; start += RECONCILE_CHUNK) {
+      for (let start = 0; start < chunks * RECONCILE_CHUNK; start += RECONCILE_CHUNK) {
         const ids = await this.#store.queuedTaskIds(api, start, RECONCILE_CHUNK);
         if (ids.length > 0) await this.#queue(taskQueueName(api)).addBulk(ids.map((id) => ({ name: "task", data: {}, opts: { jobId: id, ...JOB_OPTIONS } })));
         queued += ids.length;
