@@ -46,7 +46,12 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
   let logCount = 0;
 
   beforeAll(async () => {
-    redis = await startRedisServer();
+    // The restart below kills redis-server with SIGKILL and checks that nothing acknowledged is lost: the setting
+    // that promises that is appendfsync always. With everysec, Redis may postpone its AOF writes for up to 2 s
+    // while an fsync is slow (a busy CI disk), and a kill then drops writes it already acknowledged: the likely cause
+    // of 2 of 250 tasks missing once in CI under everysec (not proven; the failure message now says whether a
+    // missing task is unknown to the runtime, which would be a lost write, or stuck).
+    redis = await startRedisServer({ appendfsync: "always" });
   });
   afterAll(async () => {
     await Promise.all(processes.map((child) => child.kill("SIGKILL")));
@@ -203,7 +208,9 @@ describe.skipIf(!available)("--engine redis: several serve processes on one redi
       console.info(`redis restart: ${accepted.size} accepted, ${refused.length} refused with 503 during the outage`);
       await waitUntil("every accepted task was reported", () => [...accepted].every((id) => receiver.reports.has(id)), 60_000).catch(() => undefined);
       const missing = [...accepted].filter((id) => !receiver.reports.has(id));
-      expect(missing, `${missing.length} of ${accepted.size} accepted tasks never got a report`).toEqual([]);
+      // What the runtime says of each missing one tells a lost write (unknown: Redis dropped it) from a stuck task.
+      const states = await Promise.all(missing.slice(0, 5).map(async (id) => `${id}: ${JSON.stringify(await statusOn(pool, id).catch((error: unknown) => String(error)))}`));
+      expect(missing, `${missing.length} of ${accepted.size} accepted tasks never got a report; ${states.join("; ")}`).toEqual([]);
     } finally {
       await pool.close();
       for (const child of [api, worker]) await child.kill("SIGTERM");
