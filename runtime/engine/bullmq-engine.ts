@@ -1,15 +1,15 @@
 import { setMaxListeners } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import { ErrorCode, RuntimeError } from "../errors.js";
-import { redactUrl, RedisTaskStore, type TaskClaim } from "../store/redis-task-store.js";
+import { redisUnanswered, RedisTaskStore, type TaskClaim } from "../store/redis-task-store.js";
 import type { CreateTaskResult, RecoverySummary, RedeliverStoreResult } from "../store/task-store.js";
 import { firstAttemptOf } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import { ConcurrencyLimiter } from "../worker/concurrency-limiter.js";
 import type { Engine, EngineHooks, ReportAttempter, TaskWorker } from "./engine.js";
-import { RecordReads } from "./record-reads.js";
+import { CANCEL_CHECK_MS, cancelledAmong, cancelRecord, RecordReads, startRetentionSweep } from "./records.js";
 import { TaskCancelled } from "./task-runner.js";
 
 /** Options of {@link BullmqEngine}. */
@@ -38,9 +38,6 @@ const STALLED_INTERVAL_MS = 5_000;
 const MAX_STALLED_COUNT = 1_000_000;
 /** An attempt or prediction cut off by shutdown is made again this soon, by any process. */
 const RETRY_AFTER_SHUTDOWN_MS = 1000;
-const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
-/** How often running predictions look for being cancelled through another process (DELETE /NAME/ID). */
-const CANCEL_CHECK_MS = 1000;
 /** Queued tasks re-enqueued per call at start-up (see reconcile). */
 const RECONCILE_CHUNK = 1000;
 /**
@@ -76,8 +73,6 @@ export class BullmqEngine extends RecordReads implements Engine {
   readonly #now: () => number;
   readonly #store: RedisTaskStore;
   readonly #bullPrefix: string;
-  /** The producer side: adds jobs, fails at once while Redis is away (the submit answers 503). */
-  #connection: Redis | undefined;
   readonly #queues = new Map<string, Queue>();
   readonly #workers: Worker[] = [];
   /** The workers' own connections: BullMQ leaves a connection it was given open when it closes. */
@@ -113,21 +108,10 @@ export class BullmqEngine extends RecordReads implements Engine {
 
   async open(): Promise<RecoverySummary> {
     await this.#store.open();
-    const connection = new Redis(this.#options.url, { ...PRODUCER_OPTIONS, lazyConnect: true });
-    connection.on("error", () => undefined);
-    try {
-      await connection.connect();
-    } catch (error) {
-      connection.disconnect();
-      await this.#store.close();
-      throw storageError(`could not connect to Redis at ${redactUrl(this.#options.url)}: ${messageOf(error)}; start redis-server or pass the right --redis-url`, error);
-    }
-    this.#connection = connection;
     const queued = await this.#reconcile();
     // Nothing is requeued here: BullMQ puts back the jobs of a stopped process by itself once their locks expire.
     const summary: RecoverySummary = { requeued: 0, queued, pendingDeliveries: await this.#store.countPendingDeliveries() };
-    this.#sweep();
-    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS).unref();
+    this.#sweepTimer = startRetentionSweep(this.#store, this.#options.retentionMs, this.#options.log, this.#now);
     return summary;
   }
 
@@ -140,9 +124,7 @@ export class BullmqEngine extends RecordReads implements Engine {
   }
 
   async cancel(task: TaskRecord): Promise<TaskStatus | undefined> {
-    const outcome: TaskOutcome = { status: "cancelled", finishedAt: this.#now() };
-    const delivery = this.#options.planReport(task, outcome);
-    const before = await this.#store.cancelTask(task.id, outcome, delivery);
+    const { before, outcome, delivery } = await cancelRecord(this.#store, this.#options.planReport, task, this.#now());
     if (before !== "in_queue" && before !== "in_progress") return before;
     // The queued job stays: when a worker takes it, the record says cancelled and it ends there.
     if (delivery?.status === "pending") await this.#enqueueReport(task.id, 0, delivery.nextAttemptAt);
@@ -175,7 +157,7 @@ export class BullmqEngine extends RecordReads implements Engine {
     );
     this.#cancelTimer ??= setInterval(() => void this.#stopCancelledElsewhere(), CANCEL_CHECK_MS).unref();
     this.#reconcileTimer ??= setInterval(() => {
-      this.#reconcile(1).catch((error: unknown) => this.#options.log.warn({ err: { message: messageOf(error) } }, "re-adding the oldest queued tasks' jobs failed; trying again in a minute"));
+      this.#reconcile(1).catch((error: unknown) => this.#options.log.warn({ err: { message: (error as Error).message } }, "re-adding the oldest queued tasks' jobs failed; trying again in a minute"));
     }, RECONCILE_INTERVAL_MS).unref();
   }
 
@@ -208,7 +190,6 @@ export class BullmqEngine extends RecordReads implements Engine {
     clearInterval(this.#reconcileTimer);
     await Promise.race([this.#closeWorkers(), delay(ABORT_WAIT_MS)]);
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
-    this.#connection?.disconnect();
     for (const connection of this.#workerConnections) connection.disconnect();
     await this.#store.close();
   }
@@ -331,7 +312,8 @@ export class BullmqEngine extends RecordReads implements Engine {
   #queue(name: string): Queue {
     let queue = this.#queues.get(name);
     if (queue === undefined) {
-      queue = new Queue(name, { connection: this.#connection!, prefix: this.#bullPrefix });
+      // Jobs are added on the store's connection: an add while Redis is away fails at once (the submit answers 503).
+      queue = new Queue(name, { connection: this.#store.connection, prefix: this.#bullPrefix });
       queue.on("error", () => undefined);
       this.#queues.set(name, queue);
     }
@@ -377,29 +359,17 @@ export class BullmqEngine extends RecordReads implements Engine {
 
   /** Stops predictions running here whose task was cancelled through another process. */
   async #stopCancelledElsewhere(): Promise<void> {
-    for (const [id, running] of [...this.#predicting]) {
-      try {
-        const task = await this.#store.getTask(id);
-        if (task?.status === "cancelled" && this.#predicting.has(id)) running.controller.abort(new TaskCancelled());
-      } catch {
-        return; // Redis is away: the next look tries again.
-      }
-    }
+    for (const id of await cancelledAmong(this.#store, this.#predicting.keys())) this.#predicting.get(id)?.controller.abort(new TaskCancelled());
   }
 
-  #sweep(): void {
-    this.#store
-      .sweepFinished(this.#now() - this.#options.retentionMs)
-      .then((removed) => removed > 0 && this.#options.log.info({ removed }, "removed tasks past their retention"))
-      .catch((error: unknown) => this.#options.log.error({ err: error, redis: redactUrl(this.#options.url) }, "sweeping old tasks failed"));
-  }
 }
 
 /** How long shutdown waits for aborted jobs to hand themselves back before it lets go of them. */
 const ABORT_WAIT_MS = 2000;
 
+/** Waits without keeping the process alive. */
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return sleep(ms, undefined, { ref: false });
 }
 
 /** A BullMQ call's promise, its failure as a storage error (503 with Retry-After for a request). */
@@ -407,16 +377,8 @@ async function answered<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (error) {
-    throw storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
+    throw redisUnanswered(error);
   }
-}
-
-function storageError(message: string, cause: unknown): RuntimeError {
-  return new RuntimeError(ErrorCode.storage, message, { cause });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** What a report job carries: which report, and which schedule of it. */
@@ -428,13 +390,6 @@ interface ReportJob {
 function taskQueueName(api: string): string {
   return `tasks-${api}`;
 }
-
-/** Adding a job while Redis is away fails at once, so the submit answers 503 with Retry-After instead of hanging. */
-const PRODUCER_OPTIONS: RedisOptions = {
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
-  retryStrategy: (times) => Math.min(100 * times, 2000),
-};
 
 /** BullMQ's workers block on Redis and must wait through a restart rather than fail: they reconnect forever. */
 const WORKER_OPTIONS: RedisOptions = {

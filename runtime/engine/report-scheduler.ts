@@ -17,6 +17,7 @@ export interface ReportSchedulerOptions {
   maxInFlight?: number;
   now?: () => number;
 }
+
 /** Longest a timer can be set in Node (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -3,7 +3,7 @@ import { firstAttemptOf, type NewDelivery } from "../tasks/delivery.js";
 import type { NewTask, TaskOutcome, TaskRecord, TaskStatus } from "../tasks/task.js";
 import type { CreateTaskResult, RecoverySummary, TaskStore } from "../store/task-store.js";
 import type { Engine, EngineHooks, ReportAttempter, TaskWorker } from "./engine.js";
-import { RecordReads } from "./record-reads.js";
+import { CANCEL_CHECK_MS, cancelRecord, RecordReads, startRetentionSweep } from "./records.js";
 import { ReportScheduler } from "./report-scheduler.js";
 import { TaskRunner } from "./task-runner.js";
 
@@ -21,10 +21,6 @@ export interface StoreEngineOptions extends EngineHooks {
   log: Logger;
   now?: () => number;
 }
-
-const SWEEP_INTERVAL_MS = 60 * 60 * 1000; // 1 h
-/** With a shared store, how often a worker looks for its running tasks being cancelled by another process. */
-const CANCEL_CHECK_MS = 1000;
 
 /**
  * An engine over a {@link TaskStore}: the store keeps tasks and reports durable; this owns the queue's timing in
@@ -68,8 +64,7 @@ export class StoreEngine extends RecordReads implements Engine {
   async open(): Promise<RecoverySummary> {
     await this.#store.open();
     const recovered = await this.#store.recover();
-    this.#sweep();
-    this.#sweepTimer = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS).unref();
+    this.#sweepTimer = startRetentionSweep(this.#store, this.#options.retentionMs, this.#options.log, this.#now);
     return recovered;
   }
 
@@ -95,9 +90,7 @@ export class StoreEngine extends RecordReads implements Engine {
   }
 
   async cancel(task: TaskRecord): Promise<TaskStatus | undefined> {
-    const outcome: TaskOutcome = { status: "cancelled", finishedAt: this.#now() };
-    const delivery = this.#options.planReport(task, outcome);
-    const before = await this.#store.cancelTask(task.id, outcome, delivery);
+    const { before, outcome, delivery } = await cancelRecord(this.#store, this.#options.planReport, task, this.#now());
     if (before !== "in_queue" && before !== "in_progress") return before;
     if (delivery?.status === "pending") this.#scheduler?.notify();
     // A prediction running in this process settles once predict() returned; anything else settles now.
@@ -200,10 +193,4 @@ export class StoreEngine extends RecordReads implements Engine {
     }, interval).unref();
   }
 
-  #sweep(): void {
-    this.#store
-      .sweepFinished(this.#now() - this.#options.retentionMs)
-      .then((removed) => removed > 0 && this.#options.log.info({ removed }, "removed tasks past their retention"))
-      .catch((error: unknown) => this.#options.log.error({ err: error }, "sweeping old tasks failed"));
-  }
 }

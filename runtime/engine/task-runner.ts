@@ -4,6 +4,7 @@ import { BacklogDrain } from "../shared/backlog-drain.js";
 import type { TaskStore } from "../store/task-store.js";
 import type { TaskOutcome, TaskRecord } from "../tasks/task.js";
 import type { TaskWorker } from "./engine.js";
+import { cancelledAmong } from "./records.js";
 
 /** Options of {@link TaskRunner}. */
 export interface TaskRunnerOptions {
@@ -19,7 +20,7 @@ export interface TaskRunnerOptions {
   now?: () => number;
 }
 
-/** Most cancelled task ids kept for tasks that have not reached this worker (see ApiWorker.cancel). */
+/** Most cancelled task ids kept for tasks that have not reached this runner (see TaskRunner.cancel). */
 const MAX_CANCELLED_BEFORE_START = 10_000;
 
 /** Wait before claiming again after the store failed, so a broken disk does not spin the CPU. */
@@ -137,15 +138,11 @@ export class TaskRunner {
    * next look.
    */
   async stopCancelledElsewhere(): Promise<void> {
-    for (const id of [...this.#predicting.keys()]) {
-      try {
-        const task = await this.#options.store.getTask(id);
-        if (task?.status === "cancelled" && this.#predicting.has(id)) this.cancel(id);
-      } catch {
-        return;
-      }
+    for (const id of await cancelledAmong(this.#options.store, this.#predicting.keys())) {
+      if (this.#predicting.has(id)) this.cancel(id);
     }
   }
+
 
   /**
    * Stops claiming, waits up to `graceMs` for running predictions to finish and store their outcome, then aborts

@@ -74,8 +74,6 @@ type TaskReply = [string[], (string | null)[]];
  */
 export class RedisTaskStore implements TaskStore {
   readonly #options: Required<Omit<RedisTaskStoreOptions, "log">> & Pick<RedisTaskStoreOptions, "log">;
-  /** The server's URL (with its password: never log it; see redactUrl). */
-  readonly url: string;
   /** The key prefix, with its hash tag. */
   readonly prefix: string;
   readonly owner = randomUUID();
@@ -89,7 +87,6 @@ export class RedisTaskStore implements TaskStore {
 
   constructor(options: RedisTaskStoreOptions) {
     this.#options = { prefix: DEFAULT_PREFIX, ownerTtlMs: DEFAULT_OWNER_TTL_MS, heartbeat: true, ...options };
-    this.url = this.#options.url;
     this.prefix = this.#options.prefix;
   }
 
@@ -153,6 +150,15 @@ export class RedisTaskStore implements TaskStore {
   async claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
     const hashes = (await this.#run("prClaimQueued", [api, limit, now, this.owner])) as string[][];
     return hashes.map((hash) => toTaskRecord([hash, []]));
+  }
+
+  /**
+   * The open connection, for BullMQ's queues to add jobs on (they share its fail-fast settings: an add while Redis
+   * is away fails at once). Its scripts and commands stay this store's.
+   */
+  get connection(): Redis {
+    if (this.#client === undefined || this.#closed) throw storageError("the Redis task store is not open");
+    return this.#client;
   }
 
   /** Claims the task of a BullMQ job whose lock this process holds (see CLAIM_TASK in redis-scripts.ts). */
@@ -381,14 +387,8 @@ export class RedisTaskStore implements TaskStore {
     return warnings;
   }
 
-  async #run(name: RedisScriptName, args: (string | number)[]): Promise<unknown> {
-    const client = this.#client;
-    if (this.#closed || client === undefined) throw storageError("the Redis task store is closed");
-    try {
-      return await client[name](this.#options.prefix, ...args);
-    } catch (error) {
-      throw storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
-    }
+  #run(name: RedisScriptName, args: (string | number)[]): Promise<unknown> {
+    return this.#command((client) => client[name](this.#options.prefix, ...args));
   }
 
   async #command<T>(call: (client: Client) => Promise<T>): Promise<T> {
@@ -397,7 +397,7 @@ export class RedisTaskStore implements TaskStore {
     try {
       return await call(client);
     } catch (error) {
-      throw storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
+      throw redisUnanswered(error);
     }
   }
 
@@ -411,6 +411,11 @@ export class RedisTaskStore implements TaskStore {
       }
     }
   }
+}
+
+/** A Redis call that failed, as a storage error (a request answers 503 with Retry-After). */
+export function redisUnanswered(error: unknown): RuntimeError {
+  return storageError(`Redis did not answer (${messageOf(error)}); it may be restarting: try again shortly`, error);
 }
 
 function storageError(message: string, cause?: unknown): RuntimeError {
