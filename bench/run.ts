@@ -20,6 +20,8 @@
  *                                          and the runtime on --engine redis (same server, database 1)
  *   npm run bench -- --no-cpu-bound        skip the CPU-bound predictor's /healthz measurement
  *   npm run bench -- --host-overhead       only the hosts' own cost per prediction, no HTTP or storage (~10 s)
+ *   npm run bench -- --redis-calls         Redis commands and redis-server CPU per task, BullMQ peer and --engine
+ *                                          redis, each on a fresh server (counts that background load does not move)
  *
  * `runtime` is the default host (predict() in a worker thread); `runtime:in_process` the same config with
  * `in_process: true` (predict() on the event loop). The `hosts` line compares them, paired per round. Last, a
@@ -43,6 +45,7 @@ import { summarizeCpuProfile } from "./cpu-profile-summary.js";
 import { runCpuBound } from "./cpu-bound.js";
 import { runDepth } from "./depth.js";
 import { runHostOverhead } from "./host-overhead.js";
+import { runRedisCalls } from "./redis-calls.js";
 import { closedLoop, openLoop, type LoadOptions, type PhaseResult, type PhaseTiming } from "./load-generator.js";
 import { startBenchReceiver, type BenchReceiver } from "./receiver.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
@@ -68,6 +71,8 @@ const { values: flags } = parseArgs({
     "no-cpu-bound": { type: "boolean", default: false },
     "host-overhead": { type: "boolean", default: false },
     baseline: { type: "string" },
+    "redis-calls": { type: "boolean", default: false },
+    "redis-calls-tasks": { type: "string", default: "5000" },
   },
 });
 
@@ -222,6 +227,10 @@ async function main(): Promise<void> {
   }
   if (flags["host-overhead"]) {
     for (const line of await runHostOverhead()) emit(line);
+    return;
+  }
+  if (flags["redis-calls"]) {
+    for (const line of await runRedisCalls({ tasks: Number(flags["redis-calls-tasks"]), serveArgs: splitArgs(flags["serve-args"]) })) emit(line);
     return;
   }
   if (flags.depth) {
