@@ -38,6 +38,8 @@ const STALLED_INTERVAL_MS = 5_000;
 const MAX_STALLED_COUNT = 1_000_000;
 /** An attempt or prediction cut off by shutdown is made again this soon, by any process. */
 const RETRY_AFTER_SHUTDOWN_MS = 1000;
+/** At most one "a job's processing failed" line per queue this often. */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
 /** Queued tasks re-enqueued per call at start-up (see reconcile). */
 const RECONCILE_CHUNK = 1000;
 /**
@@ -335,7 +337,17 @@ export class BullmqEngine extends RecordReads implements Engine {
     worker.on("error", (error) => this.#options.log.warn({ queue: queueName, err: { message: error.message } }, "BullMQ worker error; it reconnects by itself"));
     // BullMQ found a job whose lock expired (its process stopped mid-way) and put it back: it runs again here or elsewhere.
     worker.on("stalled", (jobId) => this.#options.log.warn({ queue: queueName, jobId }, "took over the work of a stopped process: its job runs again"));
-    worker.on("failed", (job, error) => this.#options.log.warn({ queue: queueName, jobId: job?.id, err: { message: error.message } }, "a job's processing failed (Redis away?); it runs again in 1 s"));
+    // While Redis is away every running job fails each second: one line per queue every FAILURE_LOG_INTERVAL_MS, with
+    // how many failed since the last, rather than a line per job per second.
+    let failedSinceLog = 0;
+    let lastLogAt = Number.NEGATIVE_INFINITY;
+    worker.on("failed", (job, error) => {
+      failedSinceLog++;
+      if (this.#now() - lastLogAt < FAILURE_LOG_INTERVAL_MS) return;
+      this.#options.log.warn({ queue: queueName, jobId: job?.id, failedJobs: failedSinceLog, err: { message: error.message } }, "a job's processing failed (Redis away?); it runs again in 1 s");
+      failedSinceLog = 0;
+      lastLogAt = this.#now();
+    });
     return worker;
   }
 
@@ -346,15 +358,36 @@ export class BullmqEngine extends RecordReads implements Engine {
    */
   async #reconcile(chunks = Number.POSITIVE_INFINITY): Promise<number> {
     let queued = 0;
+    let added = 0;
     for (const api of await this.#store.apiNames()) {
+      const queue = this.#queue(taskQueueName(api));
       for (let start = 0; start < chunks * RECONCILE_CHUNK; start += RECONCILE_CHUNK) {
         const ids = await this.#store.queuedTaskIds(api, start, RECONCILE_CHUNK);
-        if (ids.length > 0) await this.#queue(taskQueueName(api)).addBulk(ids.map((id) => ({ name: "task", data: {}, opts: { jobId: id, ...JOB_OPTIONS } })));
+        const missing = await this.#withoutJob(queue, ids);
+        if (missing.length > 0) await answered(queue.addBulk(missing.map((id) => ({ name: "task", data: {}, opts: { jobId: id, ...JOB_OPTIONS } }))));
         queued += ids.length;
+        added += missing.length;
         if (ids.length < RECONCILE_CHUNK) break;
       }
     }
+    if (added > 0) this.#options.log.warn({ tasks: added }, "queued tasks had no job (a process stopped, or Redis went away, between record and job at submit): their jobs are added now");
     return queued;
+  }
+
+  /**
+   * The ids among `ids` that have no job in `queue`, in any state, in one round trip. Adding a job that exists would
+   * change nothing, but costs Redis a script run each: a start-up with a million queued tasks would make a million.
+   */
+  async #withoutJob(queue: Queue, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const lookup = this.#store.connection.pipeline();
+    for (const id of ids) lookup.exists(queue.toKey(id));
+    const replies = (await answered(lookup.exec())) ?? [];
+    return ids.filter((_, index) => {
+      const [error, exists] = replies[index] ?? [new Error("no reply"), 0];
+      if (error) throw redisUnanswered(error);
+      return exists === 0;
+    });
   }
 
   /** Stops predictions running here whose task was cancelled through another process. */

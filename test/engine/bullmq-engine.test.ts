@@ -28,26 +28,65 @@ describe.skipIf(!available)("BullmqEngine (--engine redis) on a real redis-serve
     return { engine: make(hooks), reopen: make };
   });
 
-  it("a task recorded without its job (the process stopped between the two at submit) runs after the next start", async () => {
-    const prefix = `{orphan-${randomUUID()}}:`;
-    const records = new RedisTaskStore({ url: redis.url, prefix, heartbeat: false });
-    await records.open();
-    const id = randomUUID();
-    await records.createTask({ id, api: "sum", format: "cortex", payloadJson: '{"n":1}', createdAt: Date.now() });
-    await records.close();
-    const predicted: string[] = [];
+  it("a job whose processing keeps failing is retried every second, logged once per 10 s rather than once per failure", { timeout: 20_000 }, async () => {
+    const prefix = `{failing-${randomUUID()}}:`;
+    const logged: Array<{ msg: string; failedJobs?: number }> = [];
+    let plans = 0;
     const engine = new BullmqEngine({
       url: redis.url,
       prefix,
       retentionMs: 7 * 24 * 3600 * 1000,
-      log: pino({ level: "silent" }),
-      planReport: () => null,
+      log: pino({ level: "warn" }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; failedJobs?: number }) }),
+      // Throws after predict(), where a lost Redis connection would: the job fails and BullMQ runs it again.
+      planReport: () => {
+        plans++;
+        throw new Error("planning failed");
+      },
     });
     try {
-      expect((await engine.open()).queued).toBe(1);
+      await engine.open();
+      engine.work("sum", { concurrency: 1, predict: async () => ({ status: "completed", resultJson: "1", finishedAt: Date.now() }) });
+      await engine.submit({ id: randomUUID(), api: "sum", format: "cortex", payloadJson: '{"n":1}', createdAt: Date.now() });
+      await waitUntil("the job failed three times", () => plans >= 3, 10_000);
+      const lines = logged.filter((line) => line.msg.startsWith("a job's processing failed"));
+      expect(lines.map((line) => line.failedJobs)).toEqual([1]);
+    } finally {
+      await engine.stop(0);
+      await engine.close();
+    }
+  });
+
+  it("a task recorded without its job (the process stopped between the two at submit) runs after the next start; tasks with a job are not added again", async () => {
+    const prefix = `{orphan-${randomUUID()}}:`;
+    const logged: Array<{ msg: string; tasks?: number }> = [];
+    const engineAt = () =>
+      new BullmqEngine({
+        url: redis.url,
+        prefix,
+        retentionMs: 7 * 24 * 3600 * 1000,
+        log: pino({ level: "warn" }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; tasks?: number }) }),
+        planReport: () => null,
+      });
+    // Three tasks submitted through an engine (record and job), left queued: no process works on them yet.
+    const submitting = engineAt();
+    await submitting.open();
+    const submitted = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of submitted) await submitting.submit({ id, api: "sum", format: "cortex", payloadJson: '{"n":1}', createdAt: Date.now() });
+    await submitting.close();
+    // One more recorded without its job.
+    const records = new RedisTaskStore({ url: redis.url, prefix, heartbeat: false });
+    await records.open();
+    const orphan = randomUUID();
+    await records.createTask({ id: orphan, api: "sum", format: "cortex", payloadJson: '{"n":1}', createdAt: Date.now() });
+    await records.close();
+    const predicted: string[] = [];
+    const engine = engineAt();
+    try {
+      expect((await engine.open()).queued).toBe(4);
+      expect(logged.filter((line) => line.msg.startsWith("queued tasks had no job")).map((line) => line.tasks)).toEqual([1]);
       engine.work("sum", { concurrency: 1, predict: async (task) => (predicted.push(task.id), { status: "completed", resultJson: "1", finishedAt: Date.now() }) });
-      await waitUntil("the orphaned task ran", async () => (await engine.get(id))?.status === "completed", 10_000);
-      expect(predicted).toEqual([id]);
+      await waitUntil("every queued task ran", async () => (await Promise.all([orphan, ...submitted].map((id) => engine.get(id)))).every((task) => task?.status === "completed"), 10_000);
+      expect(predicted.sort()).toEqual([orphan, ...submitted].sort());
     } finally {
       await engine.stop(0);
       await engine.close();
