@@ -2,15 +2,17 @@ import { join, resolve } from "node:path";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..");
 
-/** The runtime's bench config: one AsyncAPI with the no-op predictor, reports to the harness's receiver. */
+/**
+ * The runtime's bench config: one AsyncAPI with the no-op predictor, reports to the harness's receiver. Keys are
+ * written only when they differ from the default, so a `--baseline` checkout from before they existed accepts it.
+ */
 export function benchConfig(receiverUrl: string, predictor: string, options: { threads: number; maxQueue: number; predictorConfig?: string; inProcess?: boolean }): string {
   return `- name: noop
   kind: AsyncAPI
   predictor:
     type: typescript
     path: ${join(REPO_ROOT, "bench/predictors", predictor)}
-    threads_per_process: ${options.threads}
-    in_process: ${options.inProcess ?? false}
+    threads_per_process: ${options.threads}${options.inProcess ? "\n    in_process: true" : ""}
     config: ${options.predictorConfig ?? "{}"}
   webhook:
     post_inference_hooks: [callback]
