@@ -4,7 +4,7 @@ import { join } from "node:path";
 import request from "supertest";
 import { afterAll, describe, expect, it } from "vitest";
 import { startRecorder } from "../helpers/recorder.js";
-import { FIXTURE_PREDICTORS, REPO_ROOT } from "../helpers/runtime-fixture.js";
+import { REPO_ROOT } from "../helpers/runtime-fixture.js";
 import { spawnCli, spawnServe } from "../helpers/spawn-runtime.js";
 import { waitUntil } from "../helpers/wait-until.js";
 
