@@ -235,8 +235,10 @@ export class BullmqEngine extends RecordReads implements Engine {
       this.#shutdown.signal.removeEventListener("abort", onShutdown);
     }
     if (controller.signal.reason instanceof TaskCancelled) {
-      // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped.
+      // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped. Its report
+      // job is made sure of here too: the cancel's own add may have failed after its record was written.
       this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
+      await this.#enqueueCurrentReport(task.id);
       return undefined;
     }
     if (this.#shutdown.signal.aborted) {
@@ -257,7 +259,12 @@ export class BullmqEngine extends RecordReads implements Engine {
     const delivery = this.#options.planReport(task, outcome);
     // Retried until Redis answers: the outcome exists only in this process until it is stored.
     const recorded = await this.#store.finishTask(task.id, outcome, delivery);
-    if (!recorded) return; // Cancelled meanwhile (its report is the cancel's) or finished by an earlier run.
+    if (!recorded) {
+      // Cancelled meanwhile, finished by an earlier run, or finished by this very write: Redis applied it and went
+      // away before answering, and the retry found the task done. Whichever it was, a pending report needs its job.
+      await this.#enqueueCurrentReport(task.id);
+      return;
+    }
     this.#options.onTaskSettled?.(task, outcome);
     if (delivery?.status !== "pending") return;
     const attempt = this.#attempt;

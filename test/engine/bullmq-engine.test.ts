@@ -5,6 +5,8 @@ import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
 import { waitUntil } from "../helpers/wait-until.js";
 import { BullmqEngine } from "../../runtime/engine/bullmq-engine.js";
 import type { EngineHooks } from "../../runtime/engine/engine.js";
+import type { NewDelivery } from "../../runtime/tasks/delivery.js";
+import type { TaskOutcome, TaskRecord } from "../../runtime/tasks/task.js";
 import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
 import { describeEngineContract } from "./engine-contract.js";
 
@@ -26,6 +28,40 @@ describe.skipIf(!available)("BullmqEngine (--engine redis) on a real redis-serve
     const make = (withHooks: EngineHooks) =>
       new BullmqEngine({ ...withHooks, url: redis.url, prefix, retentionMs: 7 * 24 * 3600 * 1000, log: pino({ level: "silent" }) });
     return { engine: make(hooks), reopen: make };
+  });
+
+  it("a task whose outcome write landed but whose answer was lost (Redis restarting) still gets its report attempted", { timeout: 20_000 }, async () => {
+    const prefix = `{lost-reply-${randomUUID()}}:`;
+    const plan = (task: TaskRecord): NewDelivery => ({ status: "pending", url: "http://127.0.0.1:9/hook", body: JSON.stringify({ id: task.id }), webhookId: `msg_${task.id}`, nextAttemptAt: Date.now() });
+    // Another connection to the same records: it writes the outcome and report first, as the engine's own write would
+    // have landed before Redis went away; the engine's retry of that write then finds the task finished.
+    const records = new RedisTaskStore({ url: redis.url, prefix, heartbeat: false });
+    await records.open();
+    const attempted: string[] = [];
+    const engine = new BullmqEngine({ url: redis.url, prefix, retentionMs: 7 * 24 * 3600 * 1000, log: pino({ level: "silent" }), planReport: plan });
+    try {
+      await engine.open();
+      engine.deliver(async (report) => {
+        attempted.push(report.taskId);
+        return { update: { status: "delivered", attempts: 1, lastStatusCode: 200 } };
+      });
+      engine.work("sum", {
+        concurrency: 1,
+        predict: async (task) => {
+          const outcome: TaskOutcome = { status: "completed", resultJson: "1", finishedAt: Date.now() };
+          expect(await records.finishTask(task.id, outcome, plan(task))).toBe(true);
+          return outcome;
+        },
+      });
+      const id = randomUUID();
+      await engine.submit({ id, api: "sum", format: "cortex", payloadJson: '{"n":1}', createdAt: Date.now() });
+      await waitUntil("the report was attempted", () => attempted.includes(id), 10_000);
+      await waitUntil("the report reads delivered", async () => (await engine.get(id))?.webhook?.status === "delivered", 5_000);
+    } finally {
+      await engine.stop(0);
+      await engine.close();
+      await records.close();
+    }
   });
 
   it("a job whose processing keeps failing is retried every second, logged once per 10 s rather than once per failure", { timeout: 20_000 }, async () => {
