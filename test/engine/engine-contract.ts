@@ -224,9 +224,23 @@ class TestAttempter {
   }
 }
 
-/** Registers the whole contract for one engine. `makeEngine` is called once per test. */
-export function describeEngineContract(name: string, makeEngine: (hooks: EngineHooks) => EngineFixture | Promise<EngineFixture>): void {
-  describe(`Engine contract: ${name}`, () => {
+/** Which of the contract's numbered sections to register (by their number, "1." ... "9."); all by default. */
+export interface EngineContractOptions {
+  sections?: readonly string[];
+}
+
+/** Registers the whole contract for one engine (or the sections `options` names). `makeEngine` is called once per test. */
+export function describeEngineContract(
+  name: string,
+  makeEngine: (hooks: EngineHooks) => EngineFixture | Promise<EngineFixture>,
+  options: EngineContractOptions = {},
+): void {
+  /** Registers a numbered section unless `options.sections` leaves it out. */
+  const section = (title: string, body: () => void): void => {
+    if (options.sections === undefined || options.sections.some((number) => title.startsWith(number))) describe(title, body);
+  };
+  const suffix = options.sections === undefined ? "" : ` (sections ${options.sections.join(" ")})`;
+  describe(`Engine contract: ${name}${suffix}`, () => {
     let fixture: EngineFixture;
     let engine: Engine;
     let hooks: HookRecorder;
@@ -312,7 +326,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       }, WAIT_MS);
     }
 
-    describe("1. a task's life: submit, work, outcome, report", () => {
+    section("1. a task's life: submit, work, outcome, report", () => {
       it("1.1 runs a submitted task, settles it once, stores its outcome, and hands planReport's report to the attempter", async () => {
         const { worker, attempter } = start();
         const submitted = await engine.submit(newTask({ n: 21 }));
@@ -384,7 +398,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe("2. idempotency", () => {
+    section("2. idempotency", () => {
       it("2.1 two concurrent submits with one (api, idempotencyKey): one created, one existing with the same id", async () => {
         const first = newTask({ n: 1 }, { idempotencyKey: "same" });
         const second = newTask({ n: 2 }, { idempotencyKey: "same" });
@@ -416,7 +430,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe("3. the queue: order and concurrency", () => {
+    section("3. the queue: order and concurrency", () => {
       it("3.1 a task submitted before work() runs once work() is called", async () => {
         const task = newTask({ n: 5 });
         await engine.submit(task);
@@ -467,7 +481,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe("4. report retries and redelivery", () => {
+    section("4. report retries and redelivery", () => {
       it("4.1 a pending answer is attempted again at its nextAttemptAt; a final failed stops", async () => {
         const { attempter } = start();
         attempter.answer = (report) => (report.attempts < 2 ? { pendingForMs: 50 } : "failed");
@@ -581,7 +595,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe("5. cancel", () => {
+    section("5. cancel", () => {
       it("5.1 a queued task (before work()): in_queue, never predicted, settled once as cancelled, its report delivered; a second cancel changes nothing", async () => {
         const task = newTask({ n: 1 });
         const { task: record } = await engine.submit(task);
@@ -700,7 +714,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe("6. stop and restart", () => {
+    section("6. stop and restart", () => {
       it("6.1 stop(grace): a prediction that finishes within grace has its outcome stored and reported; a task submitted after stays queued", async () => {
         const { worker, attempter } = start();
         const task = newTask({ n: 4, hold: true });
@@ -824,7 +838,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe("7. list, counts, attempts, countUnfinished", () => {
+    section("7. list, counts, attempts, countUnfinished", () => {
       it("7.1 counts, countUnfinished and activity follow tasks from queued to running to finished", async () => {
         const startedAt = Date.now();
         const tasks = [newTask({ n: 1, hold: true }), newTask({ n: 2 }), newTask({ n: 3 })];
@@ -910,7 +924,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe("8. close", () => {
+    section("8. close", () => {
       it("8.1 after close(), submit and reads reject with a STORAGE_ERROR, and `failure` does not settle", async () => {
         const task = newTask({ n: 1 });
         await engine.submit(task);
@@ -938,7 +952,7 @@ export function describeEngineContract(name: string, makeEngine: (hooks: EngineH
       });
     });
 
-    describe(`${SHARED_SECTION} several processes on one shared engine (capabilities.shared)`, () => {
+    section(`${SHARED_SECTION} several processes on one shared engine (capabilities.shared)`, () => {
       /** A second process on the same data, running alongside the first (beforeEach skips engines without one). */
       function secondProcess(): Promise<{ engine: Engine; hooks: HookRecorder }> {
         return reopen();

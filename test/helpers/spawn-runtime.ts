@@ -38,6 +38,10 @@ export async function spawnServe(args: string[], options: { cwd?: string; env?: 
       return /serving (http:\/\/\S+)/.exec(cli.stderr())?.[1];
     },
     options.timeoutMs ?? 20_000,
-  );
+  ).catch((error: unknown) => {
+    // The test fails here and never gets the process to stop it: stop it now, or it outlives the suite.
+    cli.child.kill("SIGKILL");
+    throw error;
+  });
   return { ...cli, url };
 }

@@ -26,8 +26,12 @@ function onFile(options: Omit<SqliteTaskStoreOptions, "dataDir">) {
   };
 }
 
-describeTaskStoreContract("SqliteTaskStore on a file, worker thread, synchronous=NORMAL with interval sync (serve's default)", onFile({ synchronous: "normal" }));
-describeTaskStoreContract("SqliteTaskStore on a file, worker thread, synchronous=FULL (serve --fsync commit)", onFile({ synchronous: "full" }));
+// The contract runs in the main thread: the engine (SqliteEngine) is the same code in either thread, and a worker
+// thread costs seconds to start (it loads TypeScript), once per contract test. What only the worker thread does
+// (carrying each kind of operation and its answer across threads, close, crash, stall) is checked below, in
+// "SqliteTaskStore in a worker thread", and in test/runtime/store-failure.test.ts and test/hardening/store-deadline.test.ts.
+describeTaskStoreContract("SqliteTaskStore on a file, synchronous=NORMAL with interval sync (serve's default)", onFile({ synchronous: "normal", thread: "main" }));
+describeTaskStoreContract("SqliteTaskStore on a file, synchronous=FULL (serve --fsync commit)", onFile({ synchronous: "full", thread: "main" }));
 describeTaskStoreContract("SqliteTaskStore in :memory:, main thread", () => ({ store: new SqliteTaskStore({ dataDir: ":memory:", thread: "main" }) }));
 
 describe("SqliteTaskStore engine", () => {
@@ -224,5 +228,122 @@ describe("SqliteTaskStore engine", () => {
     expect(removed).toBe(35);
     expect(store.commitStats.batches - before).toBe(4);
     expect(turns).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("SqliteTaskStore in a worker thread", () => {
+  const T0 = 1_700_000_000_000;
+  const LEASE_MS = 60_000;
+
+  /**
+   * Calls every operation kind the store sends its engine (StoreOperation in store-operations.ts), with fields of
+   * every shape (absent, null, nested JSON, credentials, headers) and with operations that fail, closes and reopens the
+   * store on the same data dir, and returns what each call answered, in order. Ids and times are fixed, so two
+   * stores that behave alike answer alike.
+   */
+  async function everyOperation(open: () => Promise<SqliteTaskStore>): Promise<unknown[]> {
+    const answers: unknown[] = [];
+    const note = async (what: string, call: () => Promise<unknown>): Promise<void> => {
+      try {
+        answers.push([what, await call()]);
+      } catch (error) {
+        answers.push([what, "rejected", (error as RuntimeError).code, (error as Error).message]);
+      }
+    };
+    let store = await open();
+    const auth = { kind: "basic" as const, username: "u", password: "p" };
+    const report = (id: string, at: number): NewDelivery => ({
+      status: "pending",
+      url: "https://example.com/hook?token=abc",
+      auth,
+      body: `{"id":"${id}","result":{"nested":[1,"two",null]}}`,
+      webhookId: `msg_${id}`,
+      headers: { "x-mb-batch-id": "b-1" },
+      ignoreTimeout: true,
+      nextAttemptAt: at,
+    });
+    await note("create a", () => store.createTask(newTask({ id: "a", format: "launch", idempotencyKey: "key-a", payloadJson: '{ "n": [1, {"x": null}] }', callback: { url: "https://example.com/hook?token=abc", auth } })));
+    await note("create b (a batch)", () => store.createTask(newTask({ id: "b", batch: true, payloadJson: '[["1", {"x": 1}]]', createdAt: T0 + 1 })));
+    await note("create c (already claimed)", () => store.createTask(newTask({ id: "c", startedAt: T0 + 2, createdAt: T0 + 2 })));
+    await note("create d", () => store.createTask(newTask({ id: "d", createdAt: T0 + 3 })));
+    await note("create e (other api)", () => store.createTask(newTask({ id: "e", api: "other", createdAt: T0 + 4 })));
+    await note("repeat a's key", () => store.createTask(newTask({ id: "a2", format: "launch", idempotencyKey: "key-a" })));
+    await note("repeat a's id (fails)", () => store.createTask(newTask({ id: "a" })));
+    await note("get a", () => store.getTask("a"));
+    await note("get unknown", () => store.getTask("nope"));
+    await note("get by key", () => store.getTaskByIdempotencyKey("sum", "key-a"));
+    await note("get by unknown key", () => store.getTaskByIdempotencyKey("sum", "nope"));
+    await note("count unfinished", () => store.countUnfinished("sum"));
+    await note("claim 2", () => store.claimQueued("sum", 2, T0 + 10));
+    await note("finish a with a report", () => store.finishTask("a", { status: "completed", resultJson: '{"nested":[1,"two",null]}', finishedAt: T0 + 20 }, report("a", T0 + 30)));
+    await note("finish b failed, report skipped", () => store.finishTask("b", { status: "failed", error: "boom", traceback: "at predict\n  line 2", finishedAt: T0 + 21 }, { status: "skipped", reason: "no default_callback_url" }));
+    await note("finish c with a leased report", () => store.finishTask("c", { status: "completed", resultJson: "1", finishedAt: T0 + 22 }, { ...report("c", T0 + 22), leaseExpiresAt: T0 + 22 + LEASE_MS } as NewDelivery));
+    await note("finish d with a broken report (fails)", () => store.finishTask("d", { status: "completed", resultJson: "1", finishedAt: T0 + 23 }, { status: "pending", url: null, body: "{}", webhookId: "w", nextAttemptAt: 1 } as unknown as NewDelivery));
+    await note("finish unknown", () => store.finishTask("nope", { status: "completed", resultJson: "1", finishedAt: T0 + 23 }, null));
+    await note("cancel d", () => store.cancelTask("d", { status: "cancelled", finishedAt: T0 + 24 }, report("d", T0 + 24)));
+    await note("cancel a (finished)", () => store.cancelTask("a", { status: "cancelled", finishedAt: T0 + 25 }, null));
+    await note("cancel unknown", () => store.cancelTask("nope", { status: "cancelled", finishedAt: T0 + 25 }, null));
+    await note("next due", () => store.nextDeliveryDueAt());
+    await note("lease due", () => store.leaseDueDeliveries(T0 + 30, 10, LEASE_MS));
+    await note("record a retryable attempt", () =>
+      store.recordAttempt("a", { status: "pending", attempts: 1, nextAttemptAt: T0 + 100, lastStatusCode: 503, lastError: "HTTP 503" }, { attempt: 1, startedAt: T0 + 31, durationMs: 5, origin: "https://example.com", outcome: "retryable", statusCode: 503, error: "HTTP 503", nextAttemptAt: T0 + 100 }),
+    );
+    await note("record a failed attempt", () =>
+      store.recordAttempt("d", { status: "failed", attempts: 1, lastStatusCode: 400, lastError: "HTTP 400" }, { attempt: 1, startedAt: T0 + 32, durationMs: 7, origin: "https://example.com", outcome: "rejected", statusCode: 400, error: "HTTP 400" }),
+    );
+    await note("record without an attempt", () => store.recordAttempt("c", { status: "delivered", attempts: 1, lastStatusCode: 200 }));
+    await note("attempts of a", () => store.listAttempts("a"));
+    await note("attempts of unknown", () => store.listAttempts("nope"));
+    await note("redeliver d (failed)", () => store.redeliver("d", T0 + 40));
+    await note("redeliver e (unfinished)", () => store.redeliver("e", T0 + 40));
+    await note("redeliver unknown", () => store.redeliver("nope", T0 + 40));
+    await note("record d failed again", () => store.recordAttempt("d", { status: "failed", attempts: 1, lastStatusCode: 400, lastError: "HTTP 400" }));
+    await note("redeliver failed", () => store.redeliverFailed("sum", T0, T0 + 41, 10));
+    await note("list all", () => store.listTasks({}));
+    await note("list a page", () => store.listTasks({ api: "sum", status: "completed", webhookStatus: "delivered", idPrefix: "c", limit: 1 }));
+    await note("list before", () => store.listTasks({ before: "d", limit: 2 }));
+    await note("counts", () => store.countTasks("sum"));
+    await note("activity", () => store.activity("sum", T0, T0 + 100, 10));
+    await store.close();
+
+    store = await open();
+    await note("create f before recover", () => store.createTask(newTask({ id: "f", createdAt: T0 + 50 })));
+    await note("claim f", () => store.claimQueued("sum", 5, T0 + 51));
+    await store.close();
+    store = await open();
+    await note("recover after restart", () => store.recover());
+    await note("get f after restart", () => store.getTask("f"));
+    await note("sweep", () => store.sweepFinished(T0 + 1_000));
+    await note("list after sweep", () => store.listTasks({}));
+    await store.close();
+    return answers;
+  }
+
+  function opener(thread: "worker" | "main"): { open: () => Promise<SqliteTaskStore>; cleanup: () => void } {
+    const dataDir = tempDataDir();
+    return {
+      open: async () => {
+        const store = new SqliteTaskStore({ dataDir, thread, synchronous: "normal", sweepChunkRows: 2 });
+        await store.open();
+        return store;
+      },
+      cleanup: () => rmSync(join(dataDir, ".."), { recursive: true, force: true }),
+    };
+  }
+
+  it("answers every kind of operation exactly as the same engine in the main thread does, across a restart", async () => {
+    const worker = opener("worker");
+    const main = opener("main");
+    try {
+      const inMain = await everyOperation(main.open);
+      // The script reached every kind of answer: a rejection, a record with every field, and what the restart found.
+      expect(inMain).toContainEqual(["repeat a's id (fails)", "rejected", ErrorCode.storage, expect.any(String)]);
+      expect(inMain).toContainEqual(["recover after restart", { requeued: 1, queued: 2, pendingDeliveries: 1 }]);
+      expect(inMain).toContainEqual(["get a", expect.objectContaining({ id: "a", format: "launch", idempotencyKey: "key-a", callback: expect.objectContaining({ auth: expect.anything() }) })]);
+      expect(await everyOperation(worker.open)).toEqual(inMain);
+    } finally {
+      worker.cleanup();
+      main.cleanup();
+    }
   });
 });
