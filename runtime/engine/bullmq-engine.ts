@@ -38,6 +38,11 @@ const STALLED_INTERVAL_MS = 5_000;
 const MAX_STALLED_COUNT = 1_000_000;
 /** An attempt or prediction cut off by shutdown is made again this soon, by any process. */
 const RETRY_AFTER_SHUTDOWN_MS = 1000;
+/**
+ * A pending report overdue by this much is looked at by the report reconcile: well past the moment a report due now
+ * is handed to its job, so healthy reports are rarely looked at.
+ */
+const REPORT_RECONCILE_AGE_MS = 30_000;
 /** At most one "a job's processing failed" line per queue this often. */
 const FAILURE_LOG_INTERVAL_MS = 10_000;
 /** Queued tasks re-enqueued per call at start-up (see reconcile). */
@@ -86,6 +91,7 @@ export class BullmqEngine extends RecordReads implements Engine {
   #sweepTimer: NodeJS.Timeout | undefined;
   #cancelTimer: NodeJS.Timeout | undefined;
   #reconcileTimer: NodeJS.Timeout | undefined;
+  #reportReconcileTimer: NodeJS.Timeout | undefined;
   #workersClosed: Promise<unknown> | undefined;
   /** The core's attempt, once deliver() was called: a report due at once is first attempted inside its task's job. */
   #attempt: ReportAttempter | undefined;
@@ -168,12 +174,18 @@ export class BullmqEngine extends RecordReads implements Engine {
     this.#workers.push(
       this.#worker(REPORT_QUEUE, this.#options.maxAttemptsInFlight ?? 64, (job, token) => this.#attemptReport(job as Job<ReportJob>, token, attempt)),
     );
+    const reconcileReports = (): void => {
+      this.#reconcileReports().catch((error: unknown) => this.#options.log.warn({ err: { message: (error as Error).message } }, "looking for pending reports without a job failed; trying again in a minute"));
+    };
+    reconcileReports();
+    this.#reportReconcileTimer = setInterval(reconcileReports, RECONCILE_INTERVAL_MS).unref();
   }
 
   async stop(graceMs: number): Promise<void> {
     clearInterval(this.#sweepTimer);
     clearInterval(this.#cancelTimer);
     clearInterval(this.#reconcileTimer);
+    clearInterval(this.#reportReconcileTimer);
     // Worker.close() takes no new jobs and waits for the running ones; past the grace period they are aborted, and
     // each aborted job goes back to the queue (delayed a moment) to run again here or elsewhere. A predict() that
     // ignores its signal is not waited for: its job's lock lapses and BullMQ hands the job to another process.
@@ -190,6 +202,7 @@ export class BullmqEngine extends RecordReads implements Engine {
     clearInterval(this.#sweepTimer);
     clearInterval(this.#cancelTimer);
     clearInterval(this.#reconcileTimer);
+    clearInterval(this.#reportReconcileTimer);
     await Promise.race([this.#closeWorkers(), delay(ABORT_WAIT_MS)]);
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
     for (const connection of this.#workerConnections) connection.disconnect();
@@ -382,18 +395,42 @@ export class BullmqEngine extends RecordReads implements Engine {
   }
 
   /**
-   * The ids among `ids` that have no job in `queue`, in any state, in one round trip. Adding a job that exists would
-   * change nothing, but costs Redis a script run each: a start-up with a million queued tasks would make a million.
+   * The ids among `ids` that have no job in `queue`, in any state. Adding a job that exists would change nothing,
+   * but costs Redis a script run each: a start-up with a million queued tasks would make a million.
    */
   async #withoutJob(queue: Queue, ids: readonly string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
+    const exists = await this.#jobsExist(ids.map((id) => queue.toKey(id)));
+    return ids.filter((_, index) => !exists[index]);
+  }
+
+  /**
+   * Pending reports overdue by REPORT_RECONCILE_AGE_MS with no job of their own and no job of their task (whose job
+   * makes a report's first attempt, or re-adds its job when it runs again) get their report job: every path that
+   * leaves a pending report behind adds its job, but an add can fail after the record was written (Redis went away
+   * between the two), and a pending report without a job would wait for a manual redelivery. Resolves to how many.
+   */
+  async #reconcileReports(): Promise<number> {
+    const overdue = await this.#store.overdueReports(this.#now() - REPORT_RECONCILE_AGE_MS, RECONCILE_CHUNK);
+    const reportQueue = this.#queue(REPORT_QUEUE);
+    // Report job first, task job second: a task job that adds the report job and ends between the two reads is
+    // seen through its report job, or (read too early) the add below finds that job and changes nothing.
+    const exists = await this.#jobsExist(overdue.flatMap((report) => [reportQueue.toKey(`${report.taskId}.r${report.round}`), this.#queue(taskQueueName(report.api)).toKey(report.taskId)]));
+    const orphans = overdue.filter((_, index) => !exists[2 * index] && !exists[2 * index + 1]);
+    for (const report of orphans) await this.#enqueueReport(report.taskId, report.round, report.nextAttemptAt);
+    if (orphans.length > 0) this.#options.log.warn({ reports: orphans.length }, "pending reports had no job (Redis went away between record and job): their jobs are added now");
+    return orphans.length;
+  }
+
+  /** Whether each of these BullMQ job keys exists, in one round trip. */
+  async #jobsExist(keys: readonly string[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
     const lookup = this.#store.connection.pipeline();
-    for (const id of ids) lookup.exists(queue.toKey(id));
+    for (const key of keys) lookup.exists(key);
     const replies = (await answered(lookup.exec())) ?? [];
-    return ids.filter((_, index) => {
+    return keys.map((_, index) => {
       const [error, exists] = replies[index] ?? [new Error("no reply"), 0];
       if (error) throw redisUnanswered(error);
-      return exists === 0;
+      return exists !== 0;
     });
   }
 

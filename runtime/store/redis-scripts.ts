@@ -113,6 +113,25 @@ if not api then return 0 end
 return requeue(api, ARGV[2])
 `;
 
+/**
+ * ARGV: prefix before limit. Pending reports due before `before`, the longest overdue first: a flat list of
+ * task id, api, round and next attempt time, four entries per report.
+ */
+const OVERDUE_REPORTS = `${PRELUDE}
+local ids = redis.call('ZRANGEBYSCORE', p .. 'due', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local d = redis.call('HMGET', p .. 'delivery:' .. id, 'api', 'round', 'next_attempt_at', 'status')
+  if d[4] == 'pending' then
+    table.insert(out, id)
+    table.insert(out, d[1] or '')
+    table.insert(out, d[2] or '0')
+    table.insert(out, d[3] or '0')
+  end
+end
+return out
+`;
+
 /** ARGV: prefix id. The delivery's hash, or false. */
 const GET_DELIVERY = `${PRELUDE}
 local d = redis.call('HGETALL', p .. 'delivery:' .. ARGV[2])
@@ -446,6 +465,7 @@ export const REDIS_SCRIPTS = {
   prClaimQueued: CLAIM_QUEUED,
   prClaimTask: CLAIM_TASK,
   prGetDelivery: GET_DELIVERY,
+  prOverdueReports: OVERDUE_REPORTS,
   prReleaseTask: RELEASE_TASK,
   prFinishTask: FINISH_TASK,
   prCancelTask: CANCEL_TASK,

@@ -194,6 +194,16 @@ export class RedisTaskStore implements TaskStore {
   }
 
   /** Ids of an API's queued tasks, oldest first, `count` from `start`. */
+  /** Pending reports due before `before` (epoch ms), the longest overdue first, at most `limit`. */
+  async overdueReports(before: number, limit: number): Promise<Array<{ taskId: string; api: string; round: number; nextAttemptAt: number }>> {
+    const flat = (await this.#run("prOverdueReports", [before, limit])) as string[];
+    const reports = [];
+    for (let index = 0; index + 3 < flat.length; index += 4) {
+      reports.push({ taskId: flat[index]!, api: flat[index + 1]!, round: Number(flat[index + 2]), nextAttemptAt: Number(flat[index + 3]) });
+    }
+    return reports;
+  }
+
   async queuedTaskIds(api: string, start: number, count: number): Promise<string[]> {
     return this.#command((client) => client.zrange(`${this.prefix}queue:${api}`, String(start), String(start + count - 1)));
   }

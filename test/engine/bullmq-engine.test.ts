@@ -64,6 +64,43 @@ describe.skipIf(!available)("BullmqEngine (--engine redis) on a real redis-serve
     }
   });
 
+  it("a pending report left without a job (its add failed after the record was written) is attempted once a process delivers", { timeout: 20_000 }, async () => {
+    const prefix = `{orphan-report-${randomUUID()}}:`;
+    const records = new RedisTaskStore({ url: redis.url, prefix, heartbeat: false });
+    await records.open();
+    const id = randomUUID();
+    // Finished, its report pending since a minute ago, and neither a task job nor a report job: the state a report
+    // job's failed add leaves behind.
+    await records.createTask({ id, api: "sum", format: "cortex", payloadJson: '{"n":1}', createdAt: Date.now() });
+    expect((await records.claimTask(id, Date.now())).kind).toBe("run");
+    const dueAt = Date.now() - 60_000;
+    expect(await records.finishTask(id, { status: "completed", resultJson: "1", finishedAt: dueAt }, { status: "pending", url: "http://127.0.0.1:9/hook", body: "{}", webhookId: `msg_${id}`, nextAttemptAt: dueAt })).toBe(true);
+    await records.close();
+    const logged: Array<{ msg: string; reports?: number }> = [];
+    const attempted: string[] = [];
+    const engine = new BullmqEngine({
+      url: redis.url,
+      prefix,
+      retentionMs: 7 * 24 * 3600 * 1000,
+      log: pino({ level: "warn" }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; reports?: number }) }),
+      planReport: () => null,
+    });
+    try {
+      await engine.open();
+      engine.deliver(async (report) => {
+        attempted.push(report.taskId);
+        return { update: { status: "delivered", attempts: 1, lastStatusCode: 200 } };
+      });
+      await waitUntil("the orphaned report was attempted", () => attempted.includes(id), 10_000);
+      expect(logged.filter((line) => line.msg.startsWith("pending reports had no job")).map((line) => line.reports)).toEqual([1]);
+      await waitUntil("the report reads delivered", async () => (await engine.get(id))?.webhook?.status === "delivered", 5_000);
+      expect(attempted).toEqual([id]);
+    } finally {
+      await engine.stop(0);
+      await engine.close();
+    }
+  });
+
   it("a job whose processing keeps failing is retried every second, logged once per 10 s rather than once per failure", { timeout: 20_000 }, async () => {
     const prefix = `{failing-${randomUUID()}}:`;
     const logged: Array<{ msg: string; failedJobs?: number }> = [];
