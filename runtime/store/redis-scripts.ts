@@ -320,7 +320,11 @@ const RECORD_ATTEMPT = `${PRELUDE}
 local id = ARGV[2]
 local d = p .. 'delivery:' .. id
 if redis.call('EXISTS', d) == 0 then return 0 end
-if ARGV[8] ~= nil and ARGV[8] ~= '' then redis.call('RPUSH', p .. 'attempts:' .. id, ARGV[8]) end
+if ARGV[8] ~= nil and ARGV[8] ~= '' then
+  local timeline = p .. 'attempts:' .. id
+  -- A retry of this very write (Redis applied it and went away before answering) records the attempt once.
+  if redis.call('LINDEX', timeline, -1) ~= ARGV[8] then redis.call('RPUSH', timeline, ARGV[8]) end
+end
 redis.call('HSET', d, 'status', ARGV[3], 'attempts', ARGV[4])
 if ARGV[5] ~= '' then redis.call('HSET', d, 'next_attempt_at', ARGV[5]) end
 if ARGV[6] ~= '' then redis.call('HSET', d, 'last_status_code', ARGV[6]) else redis.call('HDEL', d, 'last_status_code') end

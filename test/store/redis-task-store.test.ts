@@ -28,6 +28,29 @@ describe.skipIf(!available)("RedisTaskStore on a real redis-server", () => {
     };
   });
 
+  it("recordAttempt written again with the same attempt (a retry after a lost answer) keeps one timeline entry", async () => {
+    const store = new RedisTaskStore({ url: redis.url, prefix: `{t-${randomUUID()}}:` });
+    await store.open();
+    try {
+      const id = randomUUID();
+      const now = Date.now();
+      await store.createTask({ id, api: "sum", format: "cortex", payloadJson: "{}", createdAt: now });
+      expect((await store.claimTask(id, now)).kind).toBe("run");
+      await store.finishTask(id, { status: "completed", resultJson: "1", finishedAt: now }, { status: "pending", url: "https://example.com/hook", body: "{}", webhookId: `msg_${id}`, nextAttemptAt: now });
+      const first = { attempt: 1, startedAt: now, durationMs: 5, origin: "https://example.com", outcome: "retryable" as const, statusCode: 503, nextAttemptAt: now + 100 };
+      const update = { status: "pending" as const, attempts: 1, nextAttemptAt: now + 100, lastStatusCode: 503 };
+      await store.recordAttempt(id, update, first);
+      await store.recordAttempt(id, update, first);
+      expect(await store.listAttempts(id)).toEqual([first]);
+      // A different attempt is still recorded, even one that ended the same way.
+      const second = { ...first, attempt: 2, startedAt: now + 100 };
+      await store.recordAttempt(id, { ...update, attempts: 2 }, second);
+      expect(await store.listAttempts(id)).toEqual([first, second]);
+    } finally {
+      await store.close();
+    }
+  });
+
   describe("shared by several processes", () => {
     it("a task claimed by a process killed with -9 is taken over by another once its heartbeat expires", async () => {
       const prefix = `{t-${randomUUID()}}:`;
