@@ -11,7 +11,7 @@ export interface TaskRunnerOptions {
   api: string;
   /** The core's predict(): where and how a task runs is its business. */
   worker: TaskWorker;
-  store: Pick<TaskStore, "claimQueued" | "getTask">;
+  store: Pick<TaskStore, "claimQueued" | "taskStatuses">;
   /** Stores a task's outcome with its report (the engine's finish). */
   finish(task: TaskRecord, outcome: TaskOutcome): Promise<void>;
   /** Called once per task that settled here (its outcome stored, or it was cancelled). */

@@ -84,6 +84,15 @@ const GET_TASK = `${PRELUDE}
 return read_task(ARGV[2])
 `;
 
+/** ARGV: prefix id... Each task's status, false for an unknown id. */
+const TASK_STATUSES = `${PRELUDE}
+local statuses = {}
+for index = 2, #ARGV do
+  statuses[index - 1] = redis.call('HGET', p .. 'task:' .. ARGV[index], 'status')
+end
+return statuses
+`;
+
 /**
  * ARGV: prefix id now owner. Claims one task for a BullMQ job that holds its lock: a queued task, or a running one
  * whose process stopped (BullMQ found its job stalled). Returns {'run', taskHash}, or for a finished task
@@ -468,6 +477,7 @@ export const REDIS_SCRIPTS = {
   prGetTaskByKey: GET_TASK_BY_KEY,
   prClaimQueued: CLAIM_QUEUED,
   prClaimTask: CLAIM_TASK,
+  prTaskStatuses: TASK_STATUSES,
   prGetDelivery: GET_DELIVERY,
   prOverdueReports: OVERDUE_REPORTS,
   prReleaseTask: RELEASE_TASK,

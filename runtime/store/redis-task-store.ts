@@ -147,6 +147,12 @@ export class RedisTaskStore implements TaskStore {
     return reply === null ? undefined : toTaskRecord(reply);
   }
 
+  async taskStatuses(ids: readonly string[]): Promise<Array<TaskStatus | undefined>> {
+    if (ids.length === 0) return [];
+    const statuses = (await this.#run("prTaskStatuses", [...ids])) as Array<string | null>;
+    return ids.map((_, index) => (statuses[index] ?? undefined) as TaskStatus | undefined);
+  }
+
   async claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
     const hashes = (await this.#run("prClaimQueued", [api, limit, now, this.owner])) as string[][];
     return hashes.map((hash) => toTaskRecord([hash, []]));
@@ -193,7 +199,6 @@ export class RedisTaskStore implements TaskStore {
     return this.#command((client) => client.smembers(`${this.prefix}apis`));
   }
 
-  /** Ids of an API's queued tasks, oldest first, `count` from `start`. */
   /** Pending reports due before `before` (epoch ms), the longest overdue first, at most `limit`. */
   async overdueReports(before: number, limit: number): Promise<Array<{ taskId: string; api: string; round: number; nextAttemptAt: number }>> {
     const flat = (await this.#run("prOverdueReports", [before, limit])) as string[];
@@ -204,6 +209,7 @@ export class RedisTaskStore implements TaskStore {
     return reports;
   }
 
+  /** Ids of an API's queued tasks, oldest first, `count` from `start`. */
   async queuedTaskIds(api: string, start: number, count: number): Promise<string[]> {
     return this.#command((client) => client.zrange(`${this.prefix}queue:${api}`, String(start), String(start + count - 1)));
   }

@@ -125,6 +125,11 @@ export class SqliteTaskStore implements TaskStore {
     return this.#run<"getTask">(() => ({ kind: "getTask", id }));
   }
 
+  taskStatuses(ids: readonly string[]): Promise<Array<TaskStatus | undefined>> {
+    if (ids.length === 0) return this.#nothing([]);
+    return this.#run<"taskStatuses">(() => ({ kind: "taskStatuses", ids: [...ids] }));
+  }
+
   claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]> {
     if (limit <= 0) return this.#nothing([]);
     return this.#run<"claimQueued">(() => ({ kind: "claimQueued", api, limit, now }));

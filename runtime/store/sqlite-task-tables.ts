@@ -216,6 +216,10 @@ export class SqliteTaskTables {
     return row === undefined ? undefined : toTaskRecord(row);
   }
 
+  taskStatuses(ids: readonly string[]): Array<TaskStatus | undefined> {
+    return ids.map((id) => (this.#taskStatus.get(id) as { status: TaskStatus } | undefined)?.status);
+  }
+
   claimQueued(api: string, limit: number, now: number): TaskRecord[] {
     const rows = this.#claimQueued.all(now, api, limit) as TaskRow[];
     // RETURNING gives no order; callers get the queue's order.

@@ -11,6 +11,7 @@ import type { ActivityBucket, RecoverySummary, RedeliverStoreResult } from "./ta
 export type StoreOperation =
   | { kind: "createTask"; task: TaskInsert }
   | { kind: "getTask"; id: string }
+  | { kind: "taskStatuses"; ids: readonly string[] }
   | { kind: "getTaskByKey"; api: string; idempotencyKey: string }
   | { kind: "claimQueued"; api: string; limit: number; now: number }
   | { kind: "finishTask"; id: string; outcome: OutcomeUpdate; delivery: DeliveryInsert | null }
@@ -33,6 +34,7 @@ export interface StoreOperationResults {
   /** The task already holding the (api, idempotency key), or null when the new task was inserted. */
   createTask: TaskRecord | null;
   getTask: TaskRecord | undefined;
+  taskStatuses: Array<TaskStatus | undefined>;
   getTaskByKey: TaskRecord | undefined;
   claimQueued: TaskRecord[];
   finishTask: boolean;
@@ -70,6 +72,8 @@ export function runOperation(tables: SqliteTaskTables, operation: StoreOperation
       return tables.createTask(operation.task);
     case "getTask":
       return tables.getTask(operation.id);
+    case "taskStatuses":
+      return tables.taskStatuses(operation.ids);
     case "getTaskByKey":
       return tables.getTaskByKey(operation.api, operation.idempotencyKey);
     case "claimQueued":

@@ -92,6 +92,9 @@ export interface TaskStore {
   /** The task with this id, with its webhook state, or undefined. */
   getTask(id: string): Promise<TaskRecord | undefined>;
 
+  /** Each task's status (undefined for an unknown id), in one read: no payload or outcome is loaded. */
+  taskStatuses(ids: readonly string[]): Promise<Array<TaskStatus | undefined>>;
+
   /** Moves up to `limit` of the API's oldest queued tasks to in_progress and returns them, oldest first. */
   claimQueued(api: string, limit: number, now: number): Promise<TaskRecord[]>;
 

@@ -271,6 +271,7 @@ describe("SqliteTaskStore in a worker thread", () => {
     await note("repeat a's id (fails)", () => store.createTask(newTask({ id: "a" })));
     await note("get a", () => store.getTask("a"));
     await note("get unknown", () => store.getTask("nope"));
+    await note("statuses", () => store.taskStatuses(["a", "nope", "c"]));
     await note("get by key", () => store.getTaskByIdempotencyKey("sum", "key-a"));
     await note("get by unknown key", () => store.getTaskByIdempotencyKey("sum", "nope"));
     await note("count unfinished", () => store.countUnfinished("sum"));

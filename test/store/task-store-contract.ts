@@ -162,6 +162,16 @@ export function describeTaskStoreContract(name: string, makeStore: () => TaskSto
         await store.claimQueued("sum", 1, T0 + 5);
         expect(await store.getTask(task.id)).toMatchObject({ status: "in_progress", startedAt: T0 + 5 });
       });
+
+      it("2.3 taskStatuses answers each id's status in the order asked, undefined for an unknown id", async () => {
+        const { task: claimed } = await store.createTask(newTask({ createdAt: T0 }));
+        const { task: queued } = await store.createTask(newTask({ createdAt: T0 + 1 }));
+        await store.claimQueued("sum", 1, T0 + 5);
+        const { task: cancelled } = await store.createTask(newTask({ createdAt: T0 + 2 }));
+        await store.cancelTask(cancelled.id, { status: "cancelled", finishedAt: T0 + 6 }, null);
+        expect(await store.taskStatuses([queued.id, "no-such-task", cancelled.id, claimed.id])).toEqual(["in_queue", undefined, "cancelled", "in_progress"]);
+        expect(await store.taskStatuses([])).toEqual([]);
+      });
     });
 
     describe("3. claimQueued", () => {
