@@ -70,7 +70,8 @@ const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true, attempts: 1_00
  * its record, and the record decides. A task job whose task already finished only makes sure its report job exists;
  * a report job whose report is no longer pending (or belongs to an earlier round) ends without an attempt. So a
  * job that runs twice (a crash between a record's write and the job's completion) never sends a report twice
- * because of it, and a record written without its job (a crash between the two at submit) is re-enqueued at start.
+ * because of it. A record written without its job (a crash, or Redis going away, between the two) gets its job from
+ * a reconcile: queued tasks at start and every minute, overdue pending reports when delivering starts and every minute.
  */
 export class BullmqEngine extends RecordReads implements Engine {
   readonly name = "redis";
@@ -182,10 +183,7 @@ export class BullmqEngine extends RecordReads implements Engine {
   }
 
   async stop(graceMs: number): Promise<void> {
-    clearInterval(this.#sweepTimer);
-    clearInterval(this.#cancelTimer);
-    clearInterval(this.#reconcileTimer);
-    clearInterval(this.#reportReconcileTimer);
+    this.#stopTimers();
     // Worker.close() takes no new jobs and waits for the running ones; past the grace period they are aborted, and
     // each aborted job goes back to the queue (delayed a moment) to run again here or elsewhere. A predict() that
     // ignores its signal is not waited for: its job's lock lapses and BullMQ hands the job to another process.
@@ -199,14 +197,15 @@ export class BullmqEngine extends RecordReads implements Engine {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#sweepTimer);
-    clearInterval(this.#cancelTimer);
-    clearInterval(this.#reconcileTimer);
-    clearInterval(this.#reportReconcileTimer);
+    this.#stopTimers();
     await Promise.race([this.#closeWorkers(), delay(ABORT_WAIT_MS)]);
     await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
     for (const connection of this.#workerConnections) connection.disconnect();
     await this.#store.close();
+  }
+
+  #stopTimers(): void {
+    for (const timer of [this.#sweepTimer, this.#cancelTimer, this.#reconcileTimer, this.#reportReconcileTimer]) clearInterval(timer);
   }
 
   /** Closes every worker once: they take no new job, and resolve when their running jobs ended. */
@@ -248,10 +247,9 @@ export class BullmqEngine extends RecordReads implements Engine {
       this.#shutdown.signal.removeEventListener("abort", onShutdown);
     }
     if (controller.signal.reason instanceof TaskCancelled) {
-      // The cancel stored the task's outcome and report already; whatever predict() ended with is dropped. Its report
-      // job is made sure of here too: the cancel's own add may have failed after its record was written.
+      // The cancel stored the task's outcome and report, and added the report's job, already; whatever predict() ended
+      // with is dropped.
       this.#options.onTaskSettled?.(task, { status: "cancelled", finishedAt: this.#now() });
-      await this.#enqueueCurrentReport(task.id);
       return undefined;
     }
     if (this.#shutdown.signal.aborted) {
@@ -314,12 +312,19 @@ export class BullmqEngine extends RecordReads implements Engine {
   }
 
   async #enqueueTask(api: string, taskId: string): Promise<void> {
-    await answered(this.#queue(taskQueueName(api)).add("task", {}, { jobId: taskId, ...JOB_OPTIONS }));
+    const { name, data, opts } = taskJob(taskId);
+    await answered(this.#queue(taskQueueName(api)).add(name, data, opts));
   }
 
   async #enqueueReport(taskId: string, round: number, dueAt: number): Promise<void> {
+    const { name, data, opts } = this.#reportJob(taskId, round, dueAt);
+    await answered(this.#queue(REPORT_QUEUE).add(name, data, opts));
+  }
+
+  /** A report's job: its id is derived from the task and the schedule's round, so each schedule has at most one. */
+  #reportJob(taskId: string, round: number, dueAt: number) {
     const data: ReportJob = { taskId, round };
-    await answered(this.#queue(REPORT_QUEUE).add("report", data, { jobId: `${taskId}.r${round}`, delay: Math.max(0, dueAt - this.#now()), ...JOB_OPTIONS }));
+    return { name: "report", data, opts: { jobId: reportJobId(taskId, round), delay: Math.max(0, dueAt - this.#now()), ...JOB_OPTIONS } };
   }
 
   async #delayUntil(job: Job, token: string | undefined, at: number): Promise<never> {
@@ -373,8 +378,8 @@ export class BullmqEngine extends RecordReads implements Engine {
 
   /**
    * Records written without their job (the process stopped, or Redis went away, between the two at submit) are
-   * queued again: each queued task's job is added, which changes nothing for those that exist. At start every
-   * queued task is looked at; later, every minute, the oldest `chunks` thousand per API. Resolves to how many.
+   * queued again: queued tasks with no job get one. At start every queued task is looked at; later, every minute,
+   * the oldest `chunks` thousand per API. Resolves to how many queued tasks were looked at.
    */
   async #reconcile(chunks = Number.POSITIVE_INFINITY): Promise<number> {
     let queued = 0;
@@ -384,7 +389,7 @@ export class BullmqEngine extends RecordReads implements Engine {
       for (let start = 0; start < chunks * RECONCILE_CHUNK; start += RECONCILE_CHUNK) {
         const ids = await this.#store.queuedTaskIds(api, start, RECONCILE_CHUNK);
         const missing = await this.#withoutJob(queue, ids);
-        if (missing.length > 0) await answered(queue.addBulk(missing.map((id) => ({ name: "task", data: {}, opts: { jobId: id, ...JOB_OPTIONS } }))));
+        if (missing.length > 0) await answered(queue.addBulk(missing.map(taskJob)));
         queued += ids.length;
         added += missing.length;
         if (ids.length < RECONCILE_CHUNK) break;
@@ -414,9 +419,9 @@ export class BullmqEngine extends RecordReads implements Engine {
     const reportQueue = this.#queue(REPORT_QUEUE);
     // Report job first, task job second: a task job that adds the report job and ends between the two reads is
     // seen through its report job, or (read too early) the add below finds that job and changes nothing.
-    const exists = await this.#jobsExist(overdue.flatMap((report) => [reportQueue.toKey(`${report.taskId}.r${report.round}`), this.#queue(taskQueueName(report.api)).toKey(report.taskId)]));
+    const exists = await this.#jobsExist(overdue.flatMap((report) => [reportQueue.toKey(reportJobId(report.taskId, report.round)), this.#queue(taskQueueName(report.api)).toKey(report.taskId)]));
     const orphans = overdue.filter((_, index) => !exists[2 * index] && !exists[2 * index + 1]);
-    for (const report of orphans) await this.#enqueueReport(report.taskId, report.round, report.nextAttemptAt);
+    if (orphans.length > 0) await answered(reportQueue.addBulk(orphans.map((report) => this.#reportJob(report.taskId, report.round, report.nextAttemptAt))));
     if (orphans.length > 0) this.#options.log.warn({ reports: orphans.length }, "pending reports had no job (Redis went away between record and job): their jobs are added now");
     return orphans.length;
   }
@@ -466,6 +471,15 @@ interface ReportJob {
 
 function taskQueueName(api: string): string {
   return `tasks-${api}`;
+}
+
+/** A task's job: it carries nothing (the record does), and its id is the task's, so a task has at most one. */
+function taskJob(taskId: string) {
+  return { name: "task", data: {}, opts: { jobId: taskId, ...JOB_OPTIONS } };
+}
+
+function reportJobId(taskId: string, round: number): string {
+  return `${taskId}.r${round}`;
 }
 
 /** BullMQ's workers block on Redis and must wait through a restart rather than fail: they reconnect forever. */
