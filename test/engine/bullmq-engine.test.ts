@@ -1,25 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
 import { waitUntil } from "../helpers/wait-until.js";
 import { BullmqEngine } from "../../runtime/engine/bullmq-engine.js";
 import type { EngineHooks } from "../../runtime/engine/engine.js";
 import type { NewDelivery } from "../../runtime/tasks/delivery.js";
 import type { TaskOutcome, TaskRecord } from "../../runtime/tasks/task.js";
-import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun } from "../helpers/redis-server.js";
+import { useRedisServer } from "../helpers/use-redis-server.js";
 import { describeEngineContract } from "./engine-contract.js";
 
 const available = redisSuiteCanRun("the BullMQ engine suite");
 
 describe.skipIf(!available)("BullmqEngine (--engine redis) on a real redis-server", () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedisServer();
 
   // Each test gets its own key prefix on the one server (BullMQ's queues included): a fresh engine; `reopen` is a
   // new process on the same data.

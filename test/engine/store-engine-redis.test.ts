@@ -1,20 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe } from "vitest";
+import { describe } from "vitest";
 import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
-import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun } from "../helpers/redis-server.js";
+import { useRedisServer } from "../helpers/use-redis-server.js";
 import { describeEngineContract } from "./engine-contract.js";
 import { storeEngine } from "../helpers/store-engine.js";
 
 const available = redisSuiteCanRun("the Redis engine suite");
 
 describe.skipIf(!available)("StoreEngine over RedisTaskStore on a real redis-server", () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedisServer();
 
   // Each test gets its own key prefix on the one server: a fresh engine; `reopen` is a new process on the same data.
   describeEngineContract("StoreEngine over RedisTaskStore", (hooks) => {

@@ -2,22 +2,17 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RedisTaskStore } from "../../runtime/store/redis-task-store.js";
-import { redisSuiteCanRun, startRedisServer, type RedisServer } from "../helpers/redis-server.js";
+import { redisSuiteCanRun, startRedisServer } from "../helpers/redis-server.js";
+import { useRedisServer } from "../helpers/use-redis-server.js";
 import { describeTaskStoreContract } from "./task-store-contract.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const available = redisSuiteCanRun("the Redis engine suite");
 
 describe.skipIf(!available)("RedisTaskStore on a real redis-server", () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const redis = useRedisServer();
 
   // Each test gets its own key prefix on the one server: a fresh store; `reopen` is a new process on the same data.
   describeTaskStoreContract("RedisTaskStore", () => {
