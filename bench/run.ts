@@ -9,7 +9,9 @@
  *   npm run bench -- --depth               100,000 tasks queued behind a slow predictor: the runtime's RSS
  *   npm run bench -- --depth --depth-tasks 1000000   as many as asked (progress on stderr every 10 s)
  *   npm run bench -- --profile             CPU profiles of the children (node --cpu-prof), top items printed
- *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds
+ *   npm run bench -- --variant "full=--fsync=full"   also measure the runtime with other serve flags, same rounds;
+ *                                          in a variant, `node:--flag` is a flag for node, `redis` means --engine
+ *                                          redis on the bench's redis-server, `in_process` the in_process host
  *   npm run bench -- --only runtime        skip the floor (profiling; no ratio)
  *   npm run bench -- --baseline DIR        also measure the runtime of another checkout (git worktree add DIR REF;
  *                                          it needs its node_modules) in the same rounds: a before/after A/B (on
@@ -128,13 +130,16 @@ function bullmqPeer(redis: RedisServer): System {
 
 /** The runtime as a user runs it: `serve` with its defaults, plus `serveArgs` (of another checkout, for --baseline). */
 function runtime(name: string, extraArgs: string[], inProcess = false, checkout?: string): System {
+  // `node:--flag` in a variant's arguments is a flag for node itself (`--variant "gc=node:--single-threaded-gc"`).
+  const nodeFlags = extraArgs.filter((arg) => arg.startsWith("node:")).map((arg) => arg.slice("node:".length));
+  const serveArgs = extraArgs.filter((arg) => !arg.startsWith("node:"));
   return {
     name,
     start: (receiver, workDir, profileDir) => {
       writeFileSync(join(workDir, "cortex.yaml"), benchConfig(receiver.url, "noop.ts", { threads: 64, maxQueue: 100_000, inProcess }));
       return startServerProcess({
-        nodeFlags: cpuProfileFlags(profileDir),
-        args: runtimeServeArgs(workDir, extraArgs, checkout),
+        nodeFlags: [...nodeFlags, ...cpuProfileFlags(profileDir)],
+        args: runtimeServeArgs(workDir, serveArgs, checkout),
         cwd: workDir,
         stdoutFile: join(workDir, "runtime.log"),
       });
@@ -159,6 +164,8 @@ interface Running {
   saturation: PhaseResult[];
   saturationCpuMs: number;
   saturationMainThreadCpuMs: number;
+  /** CPU ms per thread id over the saturation rounds. */
+  saturationThreadCpuMs: Map<number, number>;
   fixed?: PhaseResult;
   fixedCpuMs?: number;
 }
@@ -168,7 +175,7 @@ async function startAll(systems: System[], receiver: BenchReceiver): Promise<Run
   for (const system of systems) {
     const workDir = mkdtempSync(join(tmpdir(), `bench-${system.name}-`));
     const profileDir = flags.profile ? mkdtempSync(join(tmpdir(), `bench-profile-${system.name}-`)) : undefined;
-    running.push({ system, server: await system.start(receiver, workDir, profileDir), workDir, profileDir, saturation: [], saturationCpuMs: 0, saturationMainThreadCpuMs: 0 });
+    running.push({ system, server: await system.start(receiver, workDir, profileDir), workDir, profileDir, saturation: [], saturationCpuMs: 0, saturationMainThreadCpuMs: 0, saturationThreadCpuMs: new Map() });
   }
   return running;
 }
@@ -197,6 +204,14 @@ function saturationLine(run: Running): Record<string, unknown> {
     submit_errors: run.saturation.reduce((sum, phase) => sum + phase.submitErrors, 0),
     cpu_us_per_task: round((run.saturationCpuMs * 1000) / Math.max(1, completed)),
     main_thread_cpu_us_per_task: round((run.saturationMainThreadCpuMs * 1000) / Math.max(1, completed)),
+    // Threads are unnamed in Node; the busiest after the event loop are the worker threads (predictor, webhook,
+    // SQLite), then V8's GC helpers and libuv's pool.
+    other_threads_cpu_us_per_task: [...run.saturationThreadCpuMs]
+      .filter(([tid]) => tid !== run.server.pid)
+      .map(([, ms]) => round((ms * 1000) / Math.max(1, completed)))
+      .sort((a, b) => b - a)
+      .filter((us) => us > 0)
+      .slice(0, 8),
     harness_cpu: round(quantile(run.saturation.map((phase) => phase.harnessCpu), 0.5)),
   };
 }
@@ -237,22 +252,30 @@ async function main(): Promise<void> {
     emit(await runDepth({ tasks: Number(flags["depth-tasks"]), serveArgs: splitArgs(flags["serve-args"]) }));
     return;
   }
-  const variants = flags.variant.map((spec) => {
-    const [name, ...args] = spec.split("=");
-    return runtime(`runtime:${name}`, splitArgs(args.join("=")));
-  });
-  if (flags.baseline !== undefined) variants.push(runtime("runtime:baseline", splitArgs(flags["serve-args"]), false, resolve(flags.baseline)));
   const serveArgs = splitArgs(flags["serve-args"]);
+  const variantSpecs = flags.variant.map((spec) => {
+    const [name, ...args] = spec.split("=");
+    return { name: name!, args: splitArgs(args.join("=")) };
+  });
   let redis: RedisServer | undefined;
   // The BullMQ peer and the runtime on --engine redis share one redis-server.
   const wantsPeer = !flags["no-bullmq"] && (flags.only === undefined || ["bullmq", "runtime:redis"].some((name) => name.startsWith(flags.only!) || flags.only!.startsWith(name)));
-  if (wantsPeer && redisServerAvailable()) redis = await startRedisServer();
-  else if (wantsPeer) process.stderr.write("redis-server is not installed: the BullMQ peer is skipped (apt-get install redis-server)\n");
-  const redisRuntime = redis ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...serveArgs])] : [];
-  if (redis && flags.baseline !== undefined) {
+  const wantsRedis = wantsPeer || variantSpecs.some((variant) => variant.args.includes("redis"));
+  if (wantsRedis && redisServerAvailable()) redis = await startRedisServer();
+  else if (wantsRedis) process.stderr.write("redis-server is not installed: the BullMQ peer and Redis variants are skipped (apt-get install redis-server)\n");
+  // In a variant's arguments, `redis` stands for `--engine redis` on the bench's server (a database of its own) and
+  // `in_process` for the config's `in_process: true`.
+  const variants = variantSpecs.flatMap(({ name, args }, index) => {
+    if (args.includes("redis") && redis === undefined) return [];
+    const expanded = args.flatMap((arg) => (arg === "redis" ? ["--engine", "redis", "--redis-url", `${redis!.url}/${3 + index}`] : arg === "in_process" ? [] : [arg]));
+    return [runtime(`runtime:${name}`, expanded, args.includes("in_process"))];
+  });
+  if (flags.baseline !== undefined) variants.push(runtime("runtime:baseline", serveArgs, false, resolve(flags.baseline)));
+  const redisRuntime = redis && wantsPeer ? [runtime("runtime:redis", ["--engine", "redis", "--redis-url", `${redis.url}/1`, ...serveArgs])] : [];
+  if (redis && wantsPeer && flags.baseline !== undefined) {
     redisRuntime.push(runtime("runtime:redis:baseline", ["--engine", "redis", "--redis-url", `${redis.url}/2`, ...serveArgs], false, resolve(flags.baseline)));
   }
-  const systems = [floor, ...(redis ? [bullmqPeer(redis)] : []), runtime("runtime", serveArgs), runtime("runtime:in_process", serveArgs, true), ...redisRuntime, ...variants].filter(
+  const systems = [floor, ...(redis && wantsPeer ? [bullmqPeer(redis)] : []), runtime("runtime", serveArgs), runtime("runtime:in_process", serveArgs, true), ...redisRuntime, ...variants].filter(
     (system) => flags.only === undefined || system.name.startsWith(flags.only),
   );
   const receiver = await startBenchReceiver();
@@ -263,9 +286,13 @@ async function main(): Promise<void> {
       for (const run of order) {
         const cpuBefore = run.server.cpuMs();
         const mainBefore = run.server.mainThreadCpuMs();
+        const threadsBefore = run.server.threadCpuMs();
         run.saturation.push(await closedLoop({ ...loadOptions(run.server, receiver, SATURATION), users: USERS }));
         run.saturationCpuMs += run.server.cpuMs() - cpuBefore;
         run.saturationMainThreadCpuMs += run.server.mainThreadCpuMs() - mainBefore;
+        for (const [tid, ms] of run.server.threadCpuMs()) {
+          run.saturationThreadCpuMs.set(tid, (run.saturationThreadCpuMs.get(tid) ?? 0) + ms - (threadsBefore.get(tid) ?? 0));
+        }
       }
     }
     for (const run of running) emit(saturationLine(run));

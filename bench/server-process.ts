@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, closeSync, readFileSync } from "node:fs";
+import { openSync, closeSync, readdirSync, readFileSync } from "node:fs";
 import { once } from "node:events";
 
 /** The line `serve` (and the floor server) print to stderr once they listen. */
@@ -33,6 +33,8 @@ export interface ServerProcess {
   cpuMs(): number;
   /** CPU time of its main thread (the event loop) alone, in ms: what limits a Node server's throughput. */
   mainThreadCpuMs(): number;
+  /** CPU time of each of its threads (thread id to ms), from /proc: where the rest of {@link cpuMs} goes. */
+  threadCpuMs(): Map<number, number>;
   /** Sends `signal` and waits up to `timeoutMs` for the exit, then SIGKILLs. Resolves to the exit code or signal. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | NodeJS.Signals | null>;
 }
@@ -76,6 +78,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     memory: () => readMemory(pid),
     cpuMs: () => readCpuMs(`/proc/${pid}/stat`),
     mainThreadCpuMs: () => readCpuMs(`/proc/${pid}/task/${pid}/stat`),
+    threadCpuMs: () => readThreadCpuMs(pid),
     stop: async (signal = "SIGTERM", timeoutMs = 15_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill(signal);
@@ -92,6 +95,19 @@ export function readMemory(pid: number): { rssBytes: number; peakRssBytes: numbe
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
   return { rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") };
+}
+
+/** CPU ms of each live thread of a process; a thread that exits between the listing and the read is left out. */
+export function readThreadCpuMs(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      threads.set(Number(tid), readCpuMs(`/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return threads;
 }
 
 /** utime + stime in ms from a /proc stat file, of a process or of one thread (clock ticks are 100 Hz on Linux). */
